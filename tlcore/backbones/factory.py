@@ -1,0 +1,50 @@
+"""Create a Keras backbone from its registry entry, with checked arguments."""
+
+from __future__ import annotations
+
+from .registry import get_backbone
+from .spec import BackboneSpec
+from .weights import IMAGENET, NONE, WeightsUnavailableError, imagenet_weights_cached, resolve_weights
+
+
+def check_input_size(spec: BackboneSpec, input_size: int | None) -> int:
+    size = int(input_size or spec.input_size)
+    if size < spec.min_input_size:
+        raise ValueError(
+            f"{spec.title} needs pictures of at least {spec.min_input_size}×{spec.min_input_size} "
+            f"pixels; got {size}. Choose a larger input size."
+        )
+    return size
+
+
+def create_backbone(backbone: str | BackboneSpec, input_size: int | None = None, weights="imagenet"):
+    """The Keras backbone without its top, for square RGB pictures of ``input_size``.
+
+    ``weights``: "imagenet" (Keras downloads once, then uses its cache), "none" (random
+    start), or a path to a weights file. Raises WeightsUnavailableError, with what to do,
+    when ImageNet weights are neither cached nor downloadable.
+    """
+    from .._tf import keras
+
+    spec = backbone if isinstance(backbone, BackboneSpec) else get_backbone(backbone)
+    size = check_input_size(spec, input_size)
+    weights = resolve_weights(weights)
+    constructor = getattr(keras.applications, spec.constructor)
+    kwargs = dict(spec.constructor_kwargs, include_top=False, input_shape=(size, size, 3))
+    if weights == NONE:
+        return constructor(weights=None, **kwargs)
+    if weights == IMAGENET:
+        cached = imagenet_weights_cached(spec, size)
+        try:
+            return constructor(weights="imagenet", **kwargs)
+        except Exception as error:  # Keras raises a bare Exception on a failed download
+            if cached:
+                raise
+            raise WeightsUnavailableError(spec, size, cause=str(error)) from None
+    try:
+        return constructor(weights=weights, **kwargs)
+    except Exception as error:
+        raise ValueError(
+            f"The weights file {weights!r} does not fit {spec.title} ({error}). "
+            f"Choose a weights file made for this backbone, 'imagenet', or 'none'."
+        ) from None

@@ -1,0 +1,238 @@
+"""The backbone registry: data about each pretrained network, queried by name.
+
+Importing this module does not import TensorFlow, so the app can show the cards at once.
+"""
+
+from __future__ import annotations
+
+from .spec import BackboneSpec, BlockRule, Card
+
+_RESNET_BLOCKS = BlockRule(r"^(conv\d_block\d+)_")
+_EFFICIENTNET_BLOCKS = BlockRule(r"^(block\d[a-z]|top)_")
+
+_SPECS = [
+    BackboneSpec(
+        name="vgg16",
+        title="VGG16",
+        constructor="VGG16",
+        input_size=224,
+        min_input_size=32,
+        preprocessing="caffe",
+        feature_size=512,
+        params=14_714_688,
+        blocks=BlockRule(r"^(block\d)_"),
+        weights_file="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        pictures_per_second=10,
+        card=Card(
+            summary="A deep stack of simple 3×3 filters, 16 layers deep. The classic of the lesson.",
+            strength="Easy to understand: every block looks at bigger shapes than the one before.",
+            cost="Big and slow (59 MB, about 10 pictures a second on a laptop).",
+            year=2014,
+            lesson="Showed that depth matters: many small 3×3 filters stacked in blocks.",
+        ),
+    ),
+    BackboneSpec(
+        name="resnet50",
+        title="ResNet50",
+        constructor="ResNet50",
+        input_size=224,
+        min_input_size=32,
+        preprocessing="caffe",
+        feature_size=2048,
+        params=23_587_712,
+        blocks=_RESNET_BLOCKS,
+        weights_file="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        pictures_per_second=28,
+        card=Card(
+            summary="50 layers in 16 residual blocks, each adding its result to a shortcut.",
+            strength="Very good general features; the most reused network in research.",
+            cost="Medium-large (94 MB, about 28 pictures a second on a laptop).",
+            year=2015,
+            lesson="Skip connections: each block adds to its input, so very deep networks still learn.",
+        ),
+    ),
+    BackboneSpec(
+        name="resnet50v2",
+        title="ResNet50 V2",
+        constructor="ResNet50V2",
+        input_size=224,
+        min_input_size=32,
+        preprocessing="tf",
+        feature_size=2048,
+        params=23_564_800,
+        blocks=_RESNET_BLOCKS,
+        weights_file="resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        pictures_per_second=30,
+        card=Card(
+            summary="ResNet50 with normalisation moved before each layer: trains more smoothly.",
+            strength="Slightly better ImageNet accuracy than ResNet50 at the same size.",
+            cost="Medium-large (94 MB, about 30 pictures a second on a laptop).",
+            year=2016,
+            lesson="Identity mappings: a cleaner shortcut path through the network.",
+        ),
+    ),
+    BackboneSpec(
+        name="resnet101",
+        title="ResNet101",
+        constructor="ResNet101",
+        input_size=224,
+        min_input_size=32,
+        preprocessing="caffe",
+        feature_size=2048,
+        params=42_658_176,
+        blocks=_RESNET_BLOCKS,
+        weights_file="resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        pictures_per_second=16,
+        card=Card(
+            summary="The deeper ResNet: 101 layers in 33 residual blocks.",
+            strength="Richer features than ResNet50 for hard, detailed pictures.",
+            cost="Large and slow (171 MB, about 16 pictures a second on a laptop).",
+            year=2015,
+            lesson="Skip connections let the same design grow to 100+ layers.",
+        ),
+    ),
+    BackboneSpec(
+        name="inception_v3",
+        title="InceptionV3",
+        constructor="InceptionV3",
+        input_size=299,
+        min_input_size=75,
+        preprocessing="tf",
+        feature_size=2048,
+        params=21_802_784,
+        blocks=BlockRule(r"^(mixed\d+)$", mode="end"),
+        weights_file="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        pictures_per_second=22,
+        card=Card(
+            summary="Inception modules look at each spot with several filter sizes at once.",
+            strength="Sees small and large details together; good on varied photos.",
+            cost="Medium-large (87 MB, bigger 299-pixel pictures, about 22 a second on a laptop).",
+            year=2015,
+            lesson="Inception modules: 1×1, 3×3 and 5×5 filters side by side, then joined.",
+        ),
+    ),
+    BackboneSpec(
+        name="mobilenet_v2",
+        title="MobileNetV2",
+        constructor="MobileNetV2",
+        constructor_kwargs={"alpha": 1.0},
+        input_size=224,
+        min_input_size=32,
+        preprocessing="tf",
+        feature_size=1280,
+        params=2_257_984,
+        blocks=BlockRule(r"^(block_\d+)_"),
+        weights_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5",
+        weights_sizes=(96, 128, 160, 192, 224),
+        pictures_per_second=100,
+        card=Card(
+            summary="A small network built for phones: cheap filters that split the work.",
+            strength="Fast on any laptop; good accuracy for its size. A great first choice.",
+            cost="Small (9 MB, about 100 pictures a second on a laptop).",
+            year=2018,
+            lesson="Depthwise separable convolutions and inverted residuals: most of the accuracy for a fraction of the work.",
+        ),
+    ),
+    BackboneSpec(
+        name="mobilenet_v2_035",
+        title="MobileNetV2 (0.35, Teachable Machine size)",
+        constructor="MobileNetV2",
+        constructor_kwargs={"alpha": 0.35},
+        input_size=224,
+        min_input_size=32,
+        preprocessing="tf",
+        feature_size=1280,
+        params=410_208,
+        blocks=BlockRule(r"^(block_\d+)_"),
+        weights_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_{size}_no_top.h5",
+        weights_sizes=(96, 128, 160, 192, 224),
+        pictures_per_second=300,
+        card=Card(
+            summary="MobileNetV2 with a third of the filters: the network Google's Teachable Machine uses.",
+            strength="The fastest here; trains in seconds, fine for simple classroom objects.",
+            cost="Tiny (2 MB, about 300 pictures a second on a laptop); less accurate on hard pictures.",
+            year=2018,
+            lesson="Width multiplier: the same design made thinner to run anywhere.",
+        ),
+    ),
+    BackboneSpec(
+        name="efficientnet_b0",
+        title="EfficientNetB0",
+        constructor="EfficientNetB0",
+        input_size=224,
+        min_input_size=32,
+        preprocessing="none",
+        feature_size=1280,
+        params=4_049_571,
+        blocks=_EFFICIENTNET_BLOCKS,
+        weights_file="efficientnetb0_notop.h5",
+        pictures_per_second=61,
+        card=Card(
+            summary="A network whose depth, width and picture size were balanced by a search.",
+            strength="Better accuracy than ResNet50 at a tenth of the size.",
+            cost="Small (16 MB, about 60 pictures a second on a laptop).",
+            year=2019,
+            lesson="Compound scaling: grow depth, width and resolution together.",
+        ),
+    ),
+    BackboneSpec(
+        name="efficientnetv2_b0",
+        title="EfficientNetV2 B0",
+        constructor="EfficientNetV2B0",
+        input_size=224,
+        min_input_size=32,
+        preprocessing="none",
+        feature_size=1280,
+        params=5_919_312,
+        blocks=_EFFICIENTNET_BLOCKS,
+        weights_file="efficientnetv2-b0_notop.h5",
+        pictures_per_second=55,
+        card=Card(
+            summary="The modern EfficientNet: simpler early blocks that train faster.",
+            strength="Strong accuracy for a small, quick model.",
+            cost="Small (24 MB, about 55 pictures a second on a laptop).",
+            year=2021,
+            lesson="Fused convolutions early on and training-aware design.",
+        ),
+    ),
+    BackboneSpec(
+        name="convnext_tiny",
+        title="ConvNeXt Tiny",
+        constructor="ConvNeXtTiny",
+        input_size=224,
+        min_input_size=32,
+        preprocessing="none",
+        feature_size=768,
+        params=27_820_128,
+        blocks=BlockRule(r"(stage_\d+_block_\d+)_"),
+        weights_file="convnext_tiny_notop.h5",
+        pictures_per_second=20,
+        card=Card(
+            summary="A 2022 convolutional network redesigned with ideas from transformers.",
+            strength="The most accurate here on ImageNet; robust features.",
+            cost="Large (111 MB, about 20 pictures a second on a laptop).",
+            year=2022,
+            lesson="Modernised convolutions: big 7×7 filters, layer norm, fewer activations.",
+        ),
+    ),
+]
+
+BACKBONES: dict[str, BackboneSpec] = {spec.name: spec for spec in _SPECS}
+
+# The backbone a new user starts with: fast on any laptop, good features.
+DEFAULT_BACKBONE = "mobilenet_v2"
+
+
+def list_backbones() -> list[str]:
+    """Names of every registered backbone, in display order."""
+    return list(BACKBONES)
+
+
+def get_backbone(name: str) -> BackboneSpec:
+    """The spec for ``name``; a clear error lists the choices when it is unknown."""
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown backbone {name!r}. Choose one of: {', '.join(BACKBONES)}."
+        ) from None

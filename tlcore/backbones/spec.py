@@ -1,0 +1,70 @@
+"""What we know about one pretrained backbone, as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# How a backbone wants its pixels (0..255 RGB in):
+#   "tf"    -> scaled to [-1, 1]                       (MobileNetV2, InceptionV3, ResNet V2)
+#   "caffe" -> RGB to BGR, ImageNet mean subtracted    (VGG16, ResNet50/101)
+#   "none"  -> the backbone rescales inside itself     (EfficientNet, EfficientNetV2, ConvNeXt)
+Preprocessing = Literal["tf", "caffe", "none"]
+
+
+@dataclass(frozen=True)
+class Card:
+    """A plain-language description for people who do not write code."""
+
+    summary: str
+    strength: str
+    cost: str
+    year: int
+    lesson: str = ""  # what this architecture brought to the field, for the Learn page
+
+
+@dataclass(frozen=True)
+class BlockRule:
+    """How a backbone's layers group into blocks a person can count.
+
+    ``pattern`` is a regular expression with one group, matched against layer names.
+    ``mode="id"``: a matching layer belongs to the block the group names; layers that
+    do not match belong to the block before them ("stem" before the first).
+    ``mode="end"``: a matching layer *ends* the block the group names; layers that do
+    not match belong to the next block ("top" after the last).
+    Neighbouring blocks are merged where a connection skips across their boundary,
+    so every block boundary is a place where the network can be cut in two.
+    """
+
+    pattern: str
+    mode: Literal["id", "end"] = "id"
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str  # registry key, e.g. "mobilenet_v2_035"
+    title: str  # shown to people, e.g. "MobileNetV2 (0.35)"
+    constructor: str  # name in keras.applications, e.g. "MobileNetV2"
+    input_size: int  # native input size (square)
+    min_input_size: int  # smallest size the architecture accepts
+    preprocessing: Preprocessing
+    feature_size: int  # channels of the pooled features
+    params: int  # parameters without the top (counted from the Keras model)
+    blocks: BlockRule
+    weights_file: str  # file name Keras caches ImageNet weights under (``{size}`` = input size)
+    card: Card
+    pictures_per_second: float  # measured inference on 2 CPU cores, batch 32, native size
+    constructor_kwargs: dict = field(default_factory=dict)
+    weights_sizes: tuple[int, ...] = ()  # input sizes that have their own ImageNet file
+    gradcam_layer: str | None = None  # None: the backbone's output feature map
+
+    @property
+    def size_mb(self) -> float:
+        """Size of the weights as float32 on disk, in megabytes."""
+        return self.params * 4 / 1e6
+
+    def weights_filename(self, input_size: int | None = None) -> str:
+        size = input_size or self.input_size
+        if self.weights_sizes and size not in self.weights_sizes:
+            size = self.input_size  # Keras falls back to its default file
+        return self.weights_file.format(size=size)

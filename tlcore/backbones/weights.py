@@ -1,0 +1,64 @@
+"""Where a backbone's starting weights come from: ImageNet (Keras cache), a file, or none."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .spec import BackboneSpec
+
+IMAGENET = "imagenet"
+NONE = "none"
+
+
+class WeightsUnavailableError(RuntimeError):
+    """ImageNet weights are not cached and could not be downloaded."""
+
+    def __init__(self, spec: BackboneSpec, input_size: int | None = None, cause: str = ""):
+        self.spec = spec
+        self.cause = cause
+        super().__init__(
+            f"The ImageNet weights for {spec.title} are not on this computer and could not be "
+            f"downloaded (no internet connection?). Ways out: connect to the internet once and run "
+            f"`tlcore fetch-weights {spec.name}`; or use a weights file you have "
+            f"(--weights FILE, or upload it in the app); or train from scratch (--weights none), "
+            f"which needs far more pictures and time."
+        )
+
+
+def keras_models_dir() -> Path:
+    """The folder Keras caches downloaded weights in (same rule as keras.utils.get_file)."""
+    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    if not os.access(home if home.exists() else home.parent, os.W_OK):
+        home = Path("/tmp/.keras")
+    return home / "models"
+
+
+def imagenet_weights_cached(spec: BackboneSpec, input_size: int | None = None) -> bool:
+    """Whether ImageNet weights for ``spec`` at ``input_size`` are already on this computer."""
+    return (keras_models_dir() / spec.weights_filename(input_size)).is_file()
+
+
+def resolve_weights(weights) -> str:
+    """Normalise a weights choice to "imagenet", "none" or an existing file's absolute path."""
+    if weights is None:
+        return NONE
+    text = str(weights).strip()
+    if text.lower() in (IMAGENET, NONE, "scratch", ""):
+        return {"scratch": NONE, "": NONE}.get(text.lower(), text.lower())
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ValueError(
+            f"Weights file {text!r} was not found. Give 'imagenet', 'none', or the path of a "
+            f"Keras weights file (.h5 or .weights.h5)."
+        )
+    return str(path.resolve())
+
+
+def weights_label(weights: str) -> str:
+    """How a weights choice is shown to people."""
+    if weights == IMAGENET:
+        return "ImageNet (pretrained)"
+    if weights == NONE:
+        return "None (from scratch)"
+    return f"File: {Path(weights).name}"

@@ -1,0 +1,184 @@
+"""The end-to-end classifier: pictures (0..255 RGB) in, class probabilities out.
+
+    input → [augmentation] → preprocessing → backbone(training=False) → pooling → dropout → dense
+
+The backbone is called with ``training=False`` so its BatchNorm layers keep their ImageNet
+statistics even while its top blocks learn. Only a model trained from scratch calls it in
+training mode (its BatchNorm statistics must be learned).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._tf import keras
+from ..backbones.blocks import Block, group_blocks
+from ..backbones.factory import check_input_size, create_backbone
+from ..backbones.registry import get_backbone
+from ..backbones.spec import BackboneSpec
+from ..backbones.weights import NONE, resolve_weights
+from .augmentation import augmentation_layers, normalise_augment
+from .preprocessing import preprocessing_layers
+
+POOL, DROPOUT, PREDICTIONS = "pool", "dropout", "predictions"
+
+
+@dataclass
+class BlockStatus:
+    name: str
+    params: int
+    learning: bool
+
+
+def _is_batchnorm(layer) -> bool:
+    return isinstance(layer, keras.layers.BatchNormalization)
+
+
+class TransferModel:
+    """A Keras classifier plus what we know about its parts (backbone blocks, head)."""
+
+    def __init__(self, model, backbone, spec: BackboneSpec, class_names, weights: str, input_size: int):
+        self.model = model
+        self.backbone = backbone
+        self.spec = spec
+        self.class_names = list(class_names)
+        self.weights = weights
+        self.input_size = input_size
+        self.blocks: list[Block] = group_blocks(backbone, spec.blocks)
+        self.freeze_depth = 0
+
+    # -- parts -----------------------------------------------------------------------------
+    @property
+    def from_scratch(self) -> bool:
+        return self.weights == NONE
+
+    @property
+    def head_layers(self) -> list:
+        return [self.model.get_layer(name) for name in (POOL, DROPOUT, PREDICTIONS)]
+
+    @property
+    def preprocess_layers(self) -> list:
+        return [layer for layer in self.model.layers if layer.name.startswith("preprocess_")]
+
+    @property
+    def augment_layers(self) -> list:
+        return [layer for layer in self.model.layers if layer.name.startswith("augment_")]
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self.blocks)
+
+    # -- freezing --------------------------------------------------------------------------
+    def check_freeze_depth(self, depth: int) -> int:
+        depth = int(depth)
+        if not 0 <= depth <= self.num_blocks:
+            raise ValueError(
+                f"Freeze depth must be between 0 (only the new head learns) and {self.num_blocks} "
+                f"(every block of {self.spec.title} learns); got {depth}."
+            )
+        return depth
+
+    def set_freeze_depth(self, depth: int) -> "TransferModel":
+        """Let the top ``depth`` blocks learn; freeze the rest. BatchNorm stays frozen
+        (except from scratch). Recompile afterwards: Keras reads ``trainable`` at compile."""
+        depth = self.check_freeze_depth(depth)
+        self.backbone.trainable = True  # Keras sets children recursively; then set each below
+        learning = {id(layer) for block in self.blocks[self.num_blocks - depth:] for layer in block.layers}
+        for layer in self.backbone.layers:
+            layer.trainable = id(layer) in learning and (self.from_scratch or not _is_batchnorm(layer))
+        self.freeze_depth = depth
+        return self
+
+    def block_status(self, depth: int | None = None) -> list[BlockStatus]:
+        """Every backbone block, bottom to top, marked learning or frozen at ``depth``."""
+        depth = self.freeze_depth if depth is None else self.check_freeze_depth(depth)
+        first_learning = self.num_blocks - depth
+        return [BlockStatus(b.name, b.params, i >= first_learning) for i, b in enumerate(self.blocks)]
+
+    def trainable_params(self, depth: int | None = None) -> int:
+        """Parameters that learn at ``depth`` (head included; BatchNorm excluded unless from scratch)."""
+        depth = self.freeze_depth if depth is None else self.check_freeze_depth(depth)
+        total = sum(layer.count_params() for layer in self.head_layers)
+        for block in self.blocks[self.num_blocks - depth:]:
+            for layer in block.layers:
+                if hasattr(layer, "count_params") and (self.from_scratch or not _is_batchnorm(layer)):
+                    total += layer.count_params()
+        return total
+
+    def summary_lines(self, depth: int | None = None) -> list[str]:
+        lines = []
+        for status in self.block_status(depth):
+            mark = "learning" if status.learning else "frozen  "
+            lines.append(f"{mark}  {status.name:<20} {status.params:>12,} parameters")
+        head = sum(layer.count_params() for layer in self.head_layers)
+        lines.append(f"learning  {'head (new)':<20} {head:>12,} parameters")
+        return lines
+
+    # -- cutting at the freeze boundary (for the fast path) --------------------------------
+    def cut_operation(self, depth: int):
+        """The backbone operation whose output feeds the learning blocks at ``depth``.
+
+        None when every block learns (nothing frozen to compute once)."""
+        depth = self.check_freeze_depth(depth)
+        if depth == self.num_blocks:
+            return None
+        return self.blocks[self.num_blocks - depth - 1].last
+
+    def frozen_extractor(self, depth: int):
+        """Model: pictures → the frozen part's output (preprocessing included)."""
+        cut = self.cut_operation(depth)
+        bottom = keras.Model(self.backbone.input, cut.output, name="frozen_part")
+        inputs = keras.Input((self.input_size, self.input_size, 3), name="pixels")
+        x = inputs
+        for layer in self.preprocess_layers:
+            x = layer(x)
+        return keras.Model(inputs, bottom(x, training=False), name="extractor")
+
+    def learning_top(self, depth: int):
+        """Model: the frozen part's output → backbone output, through the learning blocks.
+
+        Shares its layers with ``self.model``: training it trains the end-to-end model."""
+        cut = self.cut_operation(depth)
+        return keras.Model(cut.output, self.backbone.output, name="learning_part")
+
+
+def build_classifier(
+    backbone: str = "mobilenet_v2",
+    class_names=("a", "b"),
+    input_size: int | None = None,
+    weights="imagenet",
+    dropout: float = 0.2,
+    augment=False,
+    seed: int = 0,
+) -> TransferModel:
+    """Build the end-to-end classifier. Arguments are checked before anything heavy is done."""
+    spec = get_backbone(backbone) if isinstance(backbone, str) else backbone
+    class_names = list(class_names)
+    if len(class_names) < 2:
+        raise ValueError(f"A classifier needs at least 2 classes; got {class_names}.")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"Dropout must be in [0, 1); got {dropout}.")
+    size = check_input_size(spec, input_size)
+    weights = resolve_weights(weights)
+    augment = normalise_augment(augment)
+
+    keras.utils.set_random_seed(seed)
+    base = create_backbone(spec, size, weights)
+    inputs = keras.Input((size, size, 3), name="pixels")
+    x = inputs
+    for layer in augmentation_layers(augment, seed) + preprocessing_layers(spec.preprocessing):
+        x = layer(x)
+    x = base(x) if weights == NONE else base(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name=POOL)(x)
+    x = keras.layers.Dropout(dropout, seed=seed, name=DROPOUT)(x)
+    outputs = keras.layers.Dense(len(class_names), activation="softmax", name=PREDICTIONS)(x)
+    model = keras.Model(inputs, outputs, name=f"{spec.name}_classifier")
+    transfer = TransferModel(model, base, spec, class_names, weights, size)
+    return transfer.set_freeze_depth(transfer.num_blocks if weights == NONE else 0)
+
+
+def wrap_loaded_model(model, spec: BackboneSpec, class_names, weights: str) -> TransferModel:
+    """A TransferModel around a classifier loaded from a .keras file we saved."""
+    backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    size = int(model.input_shape[1])
+    return TransferModel(model, backbone, spec, class_names, weights, size)

@@ -1,0 +1,285 @@
+"""Train a transfer-learning classifier: the head first, then optional fine-tuning.
+
+The fast path: when the part of the backbone that runs is frozen and augmentation is off,
+its outputs are computed once (cached on disk) and only what learns is trained on them.
+The learning layers are the very layer objects of the end-to-end model, so the result is
+always one Keras model, pictures in, probabilities out.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from .._tf import keras, tf
+from ..backbones.registry import DEFAULT_BACKBONE, get_backbone
+from ..model.augmentation import normalise_augment
+from ..model.classifier import TransferModel, build_classifier
+from .features import FeatureCache, pixels_identity, weights_identity
+from .feed import batch_dataset, epoch_order, predict_batches, steps
+from .progress import BestWeights, StopRequest
+
+
+class Trainer:
+    """Settings of a training run; ``fit(dataset)`` trains and returns self.
+
+    Learned state ends in ``_``: ``model_`` (TransferModel), ``history_`` (Keras-shaped),
+    ``val_accuracy_``, ``best_epoch_``, ``fast_path_used_``, ``stopped_``, ``timings_``, ...
+    """
+
+    def __init__(
+        self,
+        backbone: str = DEFAULT_BACKBONE,
+        weights="imagenet",
+        input_size: int | None = None,
+        freeze_depth: int = 0,
+        epochs: int = 5,
+        fine_tune_epochs: int | None = None,
+        batch_size: int = 32,
+        learning_rate: float = 1e-3,
+        fine_tune_learning_rate: float | None = None,
+        dropout: float = 0.2,
+        augment=False,
+        validation_fraction: float = 0.2,
+        early_stopping: bool = False,
+        patience: int = 3,
+        seed: int = 0,
+        fast_path: bool = True,
+        cache_dir=None,
+        callbacks=(),
+    ):
+        self.backbone = backbone
+        self.weights = weights
+        self.input_size = input_size
+        self.freeze_depth = freeze_depth
+        self.epochs = epochs
+        self.fine_tune_epochs = fine_tune_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.fine_tune_learning_rate = fine_tune_learning_rate
+        self.dropout = dropout
+        self.augment = augment
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.seed = seed
+        self.fast_path = fast_path
+        self.cache_dir = cache_dir
+        self.callbacks = callbacks
+        self._stop_event = threading.Event()
+
+    # -- settings ----------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Thread-safe: training ends at the next batch and keeps the best weights so far."""
+        self._stop_event.set()
+
+    @property
+    def resolved_fine_tune_epochs(self) -> int:
+        if self.fine_tune_epochs is None:
+            return self.epochs if self.freeze_depth else 0
+        return int(self.fine_tune_epochs)
+
+    @property
+    def resolved_fine_tune_learning_rate(self) -> float:
+        # Ten times lower than the head's: large steps would wreck the pretrained features.
+        return self.fine_tune_learning_rate or self.learning_rate / 10
+
+    def check_settings(self) -> None:
+        """Raise a clear ValueError for any setting that cannot work, before any heavy work."""
+        get_backbone(self.backbone)
+        if int(self.epochs) < 1:
+            raise ValueError(f"Epochs must be at least 1; got {self.epochs}.")
+        if self.resolved_fine_tune_epochs < 0:
+            raise ValueError(f"Fine-tune epochs cannot be negative; got {self.fine_tune_epochs}.")
+        if self.resolved_fine_tune_epochs and not self.freeze_depth and str(self.weights) != "none":
+            raise ValueError(
+                "Fine-tuning needs at least one learning block: set the freeze depth to 1 or "
+                "more, or set fine-tune epochs to 0."
+            )
+        if int(self.batch_size) < 1:
+            raise ValueError(f"Batch size must be at least 1; got {self.batch_size}.")
+        for name in ("learning_rate", "fine_tune_learning_rate"):
+            value = getattr(self, name)
+            if value is not None and not 0 < float(value) < 1:
+                raise ValueError(f"{name.replace('_', ' ').capitalize()} must be between 0 and 1; got {value}.")
+        normalise_augment(self.augment)
+
+    # -- training ------------------------------------------------------------------------------
+    def fit(self, dataset, train_indices=None, val_indices=None) -> "Trainer":
+        self.check_settings()
+        self._stop_event.clear()
+        started = time.perf_counter()
+        if train_indices is None or val_indices is None:
+            train_indices, val_indices = dataset.split(self.validation_fraction, self.seed)
+        self.train_indices_ = np.asarray(train_indices)
+        self.val_indices_ = np.asarray(val_indices)
+        self.class_names_ = list(dataset.class_names)
+
+        transfer = build_classifier(
+            self.backbone, self.class_names_, self.input_size, self.weights,
+            self.dropout, self.augment, self.seed,
+        )
+        depth = transfer.num_blocks if transfer.from_scratch else transfer.check_freeze_depth(self.freeze_depth)
+        self.model_ = transfer
+        self.history_ = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+        self.timings_ = {"build_seconds": time.perf_counter() - started}
+        self.fine_tune_start_epoch_ = None
+        self.stopped_ = False
+        self.error_ = None
+
+        pixels = dataset.pixels(transfer.input_size)
+        labels = np.asarray(dataset.labels, dtype="int64")
+        phases = self._phases(transfer, depth)
+        self.fast_path_used_ = bool(
+            self.fast_path and not transfer.from_scratch and not transfer.augment_layers
+        )
+        watched = [v for layer in transfer.head_layers for v in layer.weights]
+        if depth:
+            watched += [v for block in transfer.blocks[transfer.num_blocks - depth:]
+                        for layer in block.layers for v in getattr(layer, "weights", [])]
+        best = BestWeights(watched)
+        user_callbacks = list(self.callbacks)
+        total_epochs = sum(epochs for _, epochs, _, _ in phases)
+        self._notify(user_callbacks, "set_phase", "waiting", total_epochs)
+
+        try:
+            if self.fast_path_used_:
+                self._extract_depth = depth if len(phases) > 1 else 0
+                features = self._extract(transfer, pixels, self._extract_depth, user_callbacks)
+            initial_epoch = 0
+            for phase_index, (phase, epochs, phase_depth, learning_rate) in enumerate(phases):
+                if self._stop_event.is_set():
+                    break
+                if phase == "fine_tune":
+                    self.fine_tune_start_epoch_ = initial_epoch
+                transfer.set_freeze_depth(phase_depth)
+                if self.fast_path_used_:
+                    train_model, x = self._fast_phase_model(transfer, phase_depth, features, phase == "head")
+                else:
+                    train_model, x = transfer.model, pixels
+                train_model.compile(  # recompile: Keras reads `trainable` at compile time
+                    optimizer=keras.optimizers.Adam(learning_rate),
+                    loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"],
+                )
+                # Orders index the whole set, so no subset of x is ever copied.
+                orders = [self.train_indices_[order] for order in
+                          epoch_order(len(self.train_indices_), epochs, self.seed + phase_index)]
+                train_data = batch_dataset(x, labels, self.batch_size, orders)
+                val_data = batch_dataset(x, labels, self.batch_size, [self.val_indices_])
+                self._notify(user_callbacks, "set_phase", phase, total_epochs,
+                             steps(len(self.train_indices_), self.batch_size))
+                callbacks = [*user_callbacks, best, StopRequest(self._stop_event)]
+                if self.early_stopping:
+                    callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=self.patience))
+                phase_started = time.perf_counter()
+                fitted = train_model.fit(
+                    train_data, validation_data=val_data, epochs=initial_epoch + epochs,
+                    initial_epoch=initial_epoch, callbacks=callbacks, verbose=0, shuffle=False,
+                )
+                self.timings_[f"{phase}_seconds"] = time.perf_counter() - phase_started
+                for name in self.history_:
+                    self.history_[name] += [float(v) for v in fitted.history.get(name, [])]
+                initial_epoch += len(fitted.history.get("loss", []))
+        except _StopRequested:  # stopped while computing features: nothing learned yet
+            pass
+        except Exception as error:  # keep what was learned so far, then let the caller know
+            self.error_ = error
+            best.restore()
+            self._finish(transfer, pixels, labels, best, started, user_callbacks, "failed")
+            raise
+        self.stopped_ = self._stop_event.is_set()
+        best.restore()
+        self._finish(transfer, pixels, labels, best, started, user_callbacks,
+                     "stopped" if self.stopped_ else "done")
+        return self
+
+    def _phases(self, transfer: TransferModel, depth: int) -> list[tuple[str, int, int, float]]:
+        """(phase, epochs, freeze depth, learning rate) for each phase."""
+        if transfer.from_scratch:  # a random backbone must learn everything, from the start
+            return [("scratch", int(self.epochs) + self.resolved_fine_tune_epochs, depth, self.learning_rate)]
+        phases = [("head", int(self.epochs), 0, self.learning_rate)]
+        if depth and self.resolved_fine_tune_epochs:
+            phases.append(("fine_tune", self.resolved_fine_tune_epochs, depth, self.resolved_fine_tune_learning_rate))
+        return phases
+
+    def _extract(self, transfer: TransferModel, pixels, depth: int, callbacks):
+        """Outputs of the frozen part for every picture, from the cache or computed once.
+
+        Depth 0 caches pooled features (the pooling has nothing to learn); deeper, the
+        output at the freeze boundary."""
+        cache = FeatureCache(self.cache_dir)
+        self.feature_cache_ = cache
+        boundary = "pooled" if depth == 0 else transfer.cut_operation(depth).name
+        key = cache.key(pixels_identity(pixels), transfer.spec.name, weights_identity(transfer.weights),
+                        transfer.input_size, boundary)
+        self._notify(callbacks, "set_phase", "extracting")
+        started = time.perf_counter()
+
+        def compute():
+            extractor = transfer.frozen_extractor(depth)
+            pool = transfer.model.get_layer("pool")
+            if depth == 0:
+                function = tf.function(lambda x: pool(extractor(x, training=False)))
+            else:
+                function = tf.function(lambda x: extractor(x, training=False))
+            return predict_batches(function, pixels, self.batch_size,
+                                   on_batch=lambda done, total: self._extract_progress(callbacks, done, total))
+
+        features = cache.get_or_compute(key, compute)
+        self.timings_["extract_seconds"] = time.perf_counter() - started
+        self.feature_cache_hit_ = cache.hits > 0
+        return features
+
+    def _extract_progress(self, callbacks, done: int, total: int) -> None:
+        for callback in callbacks:
+            callback.on_predict_batch_end(done, {"done": done, "total": total})
+        if self._stop_event.is_set():
+            raise _StopRequested()
+
+    def _fast_phase_model(self, transfer: TransferModel, depth: int, features, head_only: bool):
+        """A model from cached features to probabilities, sharing the classifier's layers."""
+        pool, dropout, dense = transfer.head_layers
+        if features.ndim == 2:  # pooled features
+            inputs = keras.Input(features.shape[1:], name="features")
+            return keras.Model(inputs, dense(dropout(inputs)), name="head"), features
+        if head_only:  # boundary features: pool through the (frozen) top once, train the head
+            top = transfer.learning_top(self._extract_depth)
+            function = tf.function(lambda x: pool(top(x, training=False)))
+            pooled = predict_batches(function, features, self.batch_size)
+            inputs = keras.Input(pooled.shape[1:], name="features")
+            return keras.Model(inputs, dense(dropout(inputs)), name="head"), pooled
+        top = transfer.learning_top(depth)
+        inputs = keras.Input(features.shape[1:], name="boundary_features")
+        outputs = dense(dropout(pool(top(inputs, training=False))))
+        return keras.Model(inputs, outputs, name="learning_part_and_head"), features
+
+    def _finish(self, transfer, pixels, labels, best, started, callbacks, phase):
+        self.best_epoch_ = best.best_epoch
+        self.train_seconds_ = time.perf_counter() - started
+        self.timings_["train_seconds"] = self.train_seconds_
+        transfer.set_freeze_depth(transfer.num_blocks if transfer.from_scratch else 0)
+        self.val_probabilities_ = predict_pictures(transfer, pixels[self.val_indices_], self.batch_size)
+        predicted = self.val_probabilities_.argmax(axis=1)
+        self.val_accuracy_ = float((predicted == labels[self.val_indices_]).mean()) if len(predicted) else 0.0
+        self._notify(callbacks, "set_phase", phase)
+
+    @staticmethod
+    def _notify(callbacks, method: str, *args) -> None:
+        for callback in callbacks:
+            if hasattr(callback, method):
+                getattr(callback, method)(*args)
+
+
+class _StopRequested(Exception):
+    pass
+
+
+def predict_pictures(transfer: TransferModel, pixels, batch_size: int = 32) -> np.ndarray:
+    """Class probabilities for uint8 pictures at the model's input size, batch by batch."""
+    if len(pixels) == 0:
+        return np.zeros((0, len(transfer.class_names)), "float32")
+    function = tf.function(lambda x: transfer.model(x, training=False))
+    return predict_batches(function, pixels, batch_size)
