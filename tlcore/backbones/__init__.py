@@ -2,7 +2,14 @@
 
 from .registry import BACKBONES, DEFAULT_BACKBONE, get_backbone, list_backbones
 from .spec import BackboneSpec, BlockRule, Card
-from .weights import WeightsUnavailableError, imagenet_weights_cached, resolve_weights
+from .weights import (
+    WeightsUnavailableError,
+    add_to_library,
+    imagenet_weights_cached,
+    library_weights_file,
+    resolve_weights,
+    weights_label,
+)
 
 __all__ = [
     "BACKBONES",
@@ -11,6 +18,9 @@ __all__ = [
     "BlockRule",
     "Card",
     "WeightsUnavailableError",
+    "add_to_library",
+    "library_weights_file",
+    "weights_label",
     "get_backbone",
     "imagenet_weights_cached",
     "list_backbones",

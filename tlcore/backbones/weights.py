@@ -62,3 +62,31 @@ def weights_label(weights: str) -> str:
     if weights == NONE:
         return "None (from scratch)"
     return f"File: {Path(weights).name}"
+
+
+def weights_library_dir() -> Path:
+    """Weights files a user added (uploaded in the app or `tlcore fetch-weights --file`)."""
+    from ..paths import cache_root
+
+    return cache_root() / "weights"
+
+
+def library_weights_file(spec: BackboneSpec) -> Path | None:
+    """The weights file kept for ``spec`` in the library, if any."""
+    path = weights_library_dir() / f"{spec.name}.weights.h5"
+    return path if path.is_file() else None
+
+
+def add_to_library(spec: BackboneSpec, source: str | Path) -> Path:
+    """Check that ``source`` fits ``spec`` (by loading it), then keep a copy in the library."""
+    import shutil
+
+    from .factory import create_backbone
+
+    create_backbone(spec, None, str(source))  # raises a clear ValueError when it does not fit
+    target = weights_library_dir() / f"{spec.name}.weights.h5"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".tmp")
+    shutil.copyfile(source, temporary)
+    temporary.replace(target)
+    return target
