@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 from .registry import get_backbone
 from .spec import BackboneSpec
 from .weights import IMAGENET, NONE, WeightsUnavailableError, imagenet_weights_cached, resolve_weights
@@ -42,9 +45,12 @@ def create_backbone(backbone: str | BackboneSpec, input_size: int | None = None,
                 raise
             raise WeightsUnavailableError(spec, size, cause=str(error)) from None
     try:
-        return constructor(weights=weights, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras warns per layer; one clear error is enough
+            return constructor(weights=weights, **kwargs)
     except Exception as error:
+        reason = (str(error).strip().splitlines() or ["unreadable"])[0][:160]
         raise ValueError(
-            f"The weights file {weights!r} does not fit {spec.title} ({error}). "
+            f"The weights file {Path(weights).name!r} does not fit {spec.title} ({reason}). "
             f"Choose a weights file made for this backbone, 'imagenet', or 'none'."
         ) from None
