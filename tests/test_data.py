@@ -37,7 +37,6 @@ from tlcore.data import (
     write_uploads,
 )
 
-FLOWERS5 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flowers5"
 IMAGEFILE_SOURCE = Path(__file__).resolve().parents[1] / "tlcore" / "data" / "imagefile.py"
 
 
@@ -553,12 +552,10 @@ def test_demo_set_is_complete_and_deterministic(tmp_path, monkeypatch):
 # ---- the real data set -----------------------------------------------------------------
 
 
-@pytest.mark.shared
-@pytest.mark.skipif(not FLOWERS5.is_dir(), reason=f"real data set not found at {FLOWERS5}")
-def test_real_flowers5_loads():
-    dataset = ImageDataset.from_folder(FLOWERS5, image_size=64)
+def test_real_flowers5_loads(flowers):
+    dataset = ImageDataset.from_folder(flowers, image_size=64)
     assert dataset.class_names == ["daisy", "dandelion", "rose", "sunflower", "tulip"]
-    listing = read_folder(FLOWERS5)
+    listing = read_folder(flowers)
     assert {c: sum(f.class_name == c for f in listing.files) for c in dataset.class_names} == dict.fromkeys(
         dataset.class_names, 300
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .._tf import keras
 from ..backbones.blocks import Block, group_blocks
 from ..backbones.factory import check_input_size, create_backbone
@@ -98,12 +100,11 @@ class TransferModel:
     def trainable_params(self, depth: int | None = None) -> int:
         """Parameters that learn at ``depth`` (head included; BatchNorm excluded unless from scratch)."""
         depth = self.freeze_depth if depth is None else self.check_freeze_depth(depth)
-        total = sum(layer.count_params() for layer in self.head_layers)
+        layers = list(self.head_layers)
         for block in self.blocks[self.num_blocks - depth:]:
-            for layer in block.layers:
-                if hasattr(layer, "count_params") and (self.from_scratch or not _is_batchnorm(layer)):
-                    total += layer.count_params()
-        return total
+            layers += [l for l in block.layers if self.from_scratch or not _is_batchnorm(l)]
+        # Count variables that can learn: BatchNorm's moving statistics never do.
+        return sum(int(np.prod(v.shape)) for l in layers for v in getattr(l, "weights", []) if v.trainable)
 
     def summary_lines(self, depth: int | None = None) -> list[str]:
         lines = []
