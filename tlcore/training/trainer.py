@@ -171,7 +171,8 @@ class Trainer:
                 val_data = batch_dataset(x, labels, self.batch_size, [self.val_indices_])
                 self._notify(user_callbacks, "set_phase", phase, total_epochs,
                              steps(len(self.train_indices_), self.batch_size))
-                callbacks = [*user_callbacks, best, StopRequest(self._stop_event)]
+                # Ours first: an epoch is recorded (and its weights kept) even if a later callback fails.
+                callbacks = [_HistoryRecorder(self.history_), best, StopRequest(self._stop_event), *user_callbacks]
                 if self.early_stopping:
                     callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=self.patience))
                 phase_started = time.perf_counter()
@@ -180,8 +181,6 @@ class Trainer:
                     initial_epoch=initial_epoch, callbacks=callbacks, verbose=0, shuffle=False,
                 )
                 self.timings_[f"{phase}_seconds"] = time.perf_counter() - phase_started
-                for name in self.history_:
-                    self.history_[name] += [float(v) for v in fitted.history.get(name, [])]
                 initial_epoch += len(fitted.history.get("loss", []))
         except _StopRequested:  # stopped while computing features: nothing learned yet
             pass
@@ -275,6 +274,19 @@ class Trainer:
 
 class _StopRequested(Exception):
     pass
+
+
+class _HistoryRecorder(keras.callbacks.Callback):
+    """Appends each epoch's metrics to a Keras-shaped history dict, across phases."""
+
+    def __init__(self, history: dict):
+        super().__init__()
+        self.history = history
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name in self.history:
+            if name in (logs or {}):
+                self.history[name].append(float(logs[name]))
 
 
 def predict_pictures(transfer: TransferModel, pixels, batch_size: int = 32) -> np.ndarray:

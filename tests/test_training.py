@@ -1,0 +1,200 @@
+"""Training behaviour: fast path equals plain path, stop keeps the best, the cache is keyed right."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from tlcore.training import ProgressCallback, Trainer
+
+SIZE = 96
+
+
+@pytest.fixture(scope="module")
+def flowers96(flowers):
+    from tlcore.data import ImageDataset
+
+    return ImageDataset.from_folder(flowers, image_size=SIZE)
+
+
+@pytest.fixture(scope="module")
+def small_flowers(flowers96):
+    """3 classes × 40 real photos: enough to learn something, quick to train."""
+    keep = np.concatenate([np.flatnonzero(flowers96.labels == c)[:40] for c in (0, 1, 2)])
+    subset = flowers96.subset(keep)
+    subset.class_names = subset.class_names[:3]
+    return subset
+
+
+def trainer(weights, tmp_path, **settings) -> Trainer:
+    defaults = dict(backbone="mobilenet_v2_035", weights=weights, input_size=SIZE, epochs=2,
+                    dropout=0.0, batch_size=16, cache_dir=tmp_path / "cache")
+    defaults.update(settings)
+    return Trainer(**defaults)
+
+
+@pytest.mark.parametrize("depth", [0, 2])
+def test_fast_path_gives_the_same_model_as_the_plain_path(small_flowers, shared_weights, tmp_path, depth):
+    fast = trainer(shared_weights, tmp_path, freeze_depth=depth, fine_tune_epochs=2 if depth else 0).fit(small_flowers)
+    plain = trainer(shared_weights, tmp_path, freeze_depth=depth, fine_tune_epochs=2 if depth else 0,
+                    fast_path=False).fit(small_flowers)
+    assert fast.fast_path_used_ and not plain.fast_path_used_
+    assert len(fast.history_["loss"]) == (4 if depth else 2)
+    np.testing.assert_allclose(fast.history_["loss"], plain.history_["loss"], rtol=1e-3)
+    # Same seed, same batches: the two end-to-end models agree (float32 summation order differs).
+    np.testing.assert_allclose(fast.val_probabilities_, plain.val_probabilities_, atol=1e-4)
+    if depth:
+        assert fast.fine_tune_start_epoch_ == 2
+        # fine-tuning really changed the backbone's top block, and only the top blocks
+        from tlcore.backbones.factory import create_backbone
+
+        start = create_backbone("mobilenet_v2_035", SIZE, shared_weights)
+        changed = {layer.name for layer in fast.model_.backbone.layers if layer.weights and any(
+            not np.array_equal(a.numpy(), b.numpy())
+            for a, b in zip(layer.weights, start.get_layer(layer.name).weights))}
+        top_two = {l.name for b in fast.model_.blocks[-2:] for l in b.layers}
+        assert changed and changed <= top_two
+
+
+def test_fast_path_result_is_one_end_to_end_model(small_flowers, shared_weights, tmp_path):
+    from tlcore.data.imagefile import load_picture
+    from tlcore.runs import load_run, save_run
+
+    fitted = trainer(shared_weights, tmp_path, epochs=3).fit(small_flowers)
+    run = save_run(fitted, small_flowers, tmp_path / "run")
+    reloaded = load_run(tmp_path / "run")
+    files = [small_flowers.paths[i] for i in fitted.val_indices_[:5]]
+    predictions = reloaded.predict(files)
+    for prediction, expected in zip(predictions, fitted.val_probabilities_[:5]):
+        np.testing.assert_allclose(list(prediction.probabilities.values()), expected, atol=1e-5)
+    assert run.metadata["fast_path"] and reloaded.metadata["metrics"]["val_accuracy"] == fitted.val_accuracy_
+    assert load_picture(files[0], SIZE).shape == (SIZE, SIZE, 3)
+
+
+class StopAt(ProgressCallback):
+    def __init__(self, trainer_ref, epoch, batch):
+        super().__init__()
+        self.trainer_ref, self.stop_epoch, self.stop_batch = trainer_ref, epoch, batch
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
+        if self.epoch == self.stop_epoch and batch == self.stop_batch:
+            self.trainer_ref[0].request_stop()
+
+
+def test_stop_mid_epoch_ends_at_the_next_batch_and_keeps_the_best(small_flowers, shared_weights, tmp_path):
+    ref = []
+    stopper = StopAt(ref, epoch=2, batch=1)
+    t = trainer(shared_weights, tmp_path, epochs=10, callbacks=[stopper])
+    ref.append(t)
+    t.fit(small_flowers)
+    assert t.stopped_
+    assert len(t.history_["loss"]) == 3  # two full epochs and the one that was stopped
+    assert stopper.batch == 0 and stopper.snapshot()["phase"] == "stopped"
+    best = max(t.history_["val_accuracy"])
+    assert t.val_accuracy_ == pytest.approx(best, abs=1e-6)  # the kept model is the best epoch's
+    assert t.best_epoch_ == int(np.argmax(t.history_["val_accuracy"])) + 1
+
+
+def test_stop_while_looking_at_pictures_learns_nothing_and_says_so(small_flowers, shared_weights, tmp_path):
+    ref = []
+
+    class StopDuringExtraction(ProgressCallback):
+        def on_predict_batch_end(self, batch, logs=None):
+            super().on_predict_batch_end(batch, logs)
+            ref[0].request_stop()
+
+    t = trainer(shared_weights, tmp_path, callbacks=[StopDuringExtraction()])
+    ref.append(t)
+    t.fit(small_flowers)
+    assert t.stopped_ and t.history_["loss"] == [] and t.val_probabilities_.shape[0] == len(t.val_indices_)
+
+
+def test_crash_mid_training_keeps_what_was_learned(small_flowers, shared_weights, tmp_path):
+    from tlcore.jobs import TrainingJob
+
+    class Crash(ProgressCallback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("disk full")
+
+    settings = dict(backbone="mobilenet_v2_035", weights=str(shared_weights), input_size=SIZE, epochs=5,
+                    cache_dir=tmp_path / "cache")
+    job = TrainingJob(settings, small_flowers, workspace=tmp_path / "ws")
+    job.trainer.callbacks = [*job.trainer.callbacks, Crash()]
+    job.start().join(120)
+    assert "disk full" in job.error and "Traceback" not in job.error
+    assert job.run is not None and job.run.metadata["failed"]
+    assert len(job.run.metadata["history"]["loss"]) == 2  # epochs finished before the crash
+    assert job.run.predict([small_flowers.paths[0]])[0].top in small_flowers.class_names
+
+
+def test_progress_counts_up_to_the_total(small_flowers, shared_weights, tmp_path):
+    events = []
+
+    class Watch(ProgressCallback):
+        def on_predict_batch_end(self, batch, logs=None):
+            super().on_predict_batch_end(batch, logs)
+            events.append((logs["done"], logs["total"]))
+
+    progress = Watch()
+    trainer(shared_weights, tmp_path, callbacks=[progress]).fit(small_flowers)
+    done = [d for d, _ in events]
+    assert done == sorted(done) and done[-1] == events[-1][1] == len(small_flowers)
+    snapshot = progress.snapshot()
+    assert snapshot["epoch"] == snapshot["total_epochs"] == 2 and snapshot["phase"] == "done"
+    assert len(snapshot["history"]["val_accuracy"]) == 2
+
+
+def test_feature_cache_is_reused_and_invalidated_by_what_changes_features(small_flowers, shared_weights, tmp_path):
+    def hit(**settings):
+        t = trainer(settings.pop("weights", shared_weights), tmp_path, epochs=1, **settings)
+        t.fit(settings.pop("data", None) or small_flowers)
+        return t.feature_cache_hit_
+
+    assert hit() is False
+    assert hit() is True  # same pictures, backbone, weights, size, boundary
+    assert hit(input_size=112) is False  # input size
+    assert hit(freeze_depth=1, fine_tune_epochs=1) is False  # freeze boundary
+    other_weights = tmp_path / "other.weights.h5"
+    shutil.copyfile(shared_weights, other_weights)
+    with open(other_weights, "ab") as handle:
+        handle.write(b"\0")  # a different file (same weights, different bytes): a new key
+    assert hit(weights=other_weights) is False
+    t = trainer(shared_weights, tmp_path, epochs=1)
+    t.fit(small_flowers.subset(np.arange(len(small_flowers) - 1)))
+    assert t.feature_cache_hit_ is False  # the pictures changed
+
+
+def test_from_scratch_trains_the_whole_network_without_the_fast_path(demo_dataset_96, tmp_path):
+    t = Trainer("mobilenet_v2_035", weights="none", input_size=SIZE, epochs=1, cache_dir=tmp_path).fit(demo_dataset_96)
+    assert not t.fast_path_used_ and t.model_.from_scratch
+    assert all(s.learning for s in t.model_.block_status())
+
+
+def test_augmentation_runs_the_whole_model(small_flowers, shared_weights, tmp_path):
+    t = trainer(shared_weights, tmp_path, epochs=1, augment=["flip", "zoom"]).fit(small_flowers)
+    assert not t.fast_path_used_
+    assert [l.name for l in t.model_.augment_layers] == ["augment_flip", "augment_zoom"]
+
+
+def test_settings_are_checked_up_front():
+    with pytest.raises(ValueError, match="freeze depth to 1 or more"):
+        Trainer(freeze_depth=0, fine_tune_epochs=3).check_settings()
+    with pytest.raises(ValueError, match="Epochs must be at least 1"):
+        Trainer(epochs=0).check_settings()
+    with pytest.raises(ValueError, match="Unknown augmentation"):
+        Trainer(augment=["blur"]).check_settings()
+
+
+def test_real_pretrained_weights_beat_random_start_on_real_flowers(flowers96, shared_weights, tmp_path):
+    """The point of the product: ImageNet features learn 5 kinds of flowers from few photos."""
+    pretrained = Trainer("mobilenet_v2_035", weights=shared_weights, input_size=SIZE, epochs=5,
+                         cache_dir=tmp_path).fit(flowers96)
+    scratch = Trainer("mobilenet_v2_035", weights="none", input_size=SIZE, epochs=2,
+                      cache_dir=tmp_path).fit(flowers96)
+    chance = 1 / len(flowers96.class_names)
+    assert pretrained.val_accuracy_ > chance + 0.3
+    assert pretrained.val_accuracy_ > scratch.val_accuracy_ + 0.15

@@ -1,0 +1,16 @@
+"""Exporting a run: a zip bundle with a standalone predict.py, TFLite, SavedModel."""
+
+from .bundle import export_bundle, model_card, predict_script
+from .tflite import FORMATS, compare_with_keras, export_run, export_savedmodel, export_tflite, tflite_predict
+
+__all__ = [
+    "FORMATS",
+    "compare_with_keras",
+    "export_bundle",
+    "export_run",
+    "export_savedmodel",
+    "export_tflite",
+    "model_card",
+    "predict_script",
+    "tflite_predict",
+]

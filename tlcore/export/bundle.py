@@ -1,0 +1,190 @@
+"""A run as one zip a teacher can hand on: the model, its labels, a model card and predict.py.
+
+    bundle.zip/model.keras     the whole model: pictures (0..255 RGB) in, probabilities out
+    bundle.zip/labels.txt      one class name a line, in output order
+    bundle.zip/model_card.md   what the model is, how it was made and how well it did, in plain words
+    bundle.zip/predict.py      `python predict.py PICTURE ...`: needs Keras 3 + TensorFlow, numpy, Pillow
+
+predict.py carries the app's own picture-loading code (tlcore/data/imagefile.py, copied
+verbatim), so it crops and resizes pictures exactly as the app does.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from ..data import imagefile
+from ..runs import LABELS_FILE, MODEL_FILE, RESIZE_DESCRIPTION, Run, load_run
+
+CARD_FILE, SCRIPT_FILE = "model_card.md", "predict.py"
+_TEMPLATE = Path(__file__).with_name("predict_template.py")
+_IMPORT_END = "# </tlcore-import>"
+
+
+def as_run(run_or_path) -> Run:
+    """A Run, given one or the path of a run folder."""
+    return run_or_path if isinstance(run_or_path, Run) else load_run(run_or_path)
+
+
+def predict_script(run: Run | None = None) -> str:
+    """The source of the standalone predict.py: imagefile.py verbatim, then the prediction code."""
+    picture_code = Path(imagefile.__file__).read_text(encoding="utf-8")
+    template = _TEMPLATE.read_text(encoding="utf-8")
+    prediction_code = template.split(_IMPORT_END, 1)[1].lstrip("\n")
+    title = f' for the model "{run.name}"' if run is not None else ""
+    header = (
+        "#!/usr/bin/env python3\n"
+        f"# predict.py: made by Transfer Learning Studio{title}.\n"
+        "#\n"
+        "#   python predict.py PICTURE [PICTURE ...]          the top class and every class's probability\n"
+        "#   python predict.py PICTURE [PICTURE ...] --json   the same as a JSON list\n"
+        "#\n"
+        "# Needs Python 3.9+, Keras 3 with TensorFlow, numpy and Pillow; model.keras and labels.txt\n"
+        "# beside this file. Part 1 below is the app's picture-loading code, copied unchanged\n"
+        "# (tlcore/data/imagefile.py), so pictures are cropped and resized exactly as in the app.\n"
+        "# Part 2 loads the model and predicts.\n"
+        "#\n"
+        "# ---- Part 1: picture loading (tlcore/data/imagefile.py, verbatim) ----\n"
+    )
+    return f"{header}{picture_code.rstrip()}\n\n\n# ---- Part 2: prediction ----\n\n{prediction_code}"
+
+
+# -- the model card ------------------------------------------------------------------------
+def _percent(value) -> str:
+    return f"{float(value):.0%}" if isinstance(value, (int, float)) else "not measured"
+
+
+def _freeze_words(meta: dict) -> str:
+    if meta.get("imported"):
+        return "Unknown: this model was trained elsewhere and imported."
+    if meta.get("from_scratch"):
+        return "Everything learned: the network started from random weights and all of it was trained."
+    depth, blocks = int(meta.get("freeze_depth") or 0), meta.get("blocks")
+    if depth == 0:
+        return ("Only the new last layer learned; the pretrained network stayed frozen "
+                "(it was used as it was, as a feature extractor).")
+    of = f" of its {blocks}" if blocks else ""
+    return (f"The new last layer learned first; then the top {depth}{of} blocks of the pretrained "
+            f"network were fine-tuned (changed a little) as well.")
+
+
+def _weights_words(meta: dict) -> str:
+    source = meta.get("weights_source") or meta.get("weights") or "unknown"
+    weights = meta.get("weights")
+    if weights == "imagenet":
+        return f"{source}: it started from a network already trained on ImageNet's 1.2 million photos."
+    if weights == "none":
+        return f"{source}: it started with random weights, knowing nothing."
+    return f"{source}."
+
+
+def model_card(run: Run) -> str:
+    """Markdown describing ``run`` for a reader who does not write code."""
+    meta = run.metadata
+    settings = meta.get("settings") or {}
+    metrics = meta.get("metrics") or {}
+    dataset = meta.get("dataset") or {}
+    size = run.input_size
+    lines = [f"# {run.name}", ""]
+    made = "Imported into" if meta.get("imported") else "Made with"
+    when = f" on {meta['created'].replace('T', ' at ')}" if meta.get("created") else ""
+    lines += [f"{made} Transfer Learning Studio{when}. It sorts a picture into one of "
+              f"{len(run.class_names)} classes: {', '.join(run.class_names)}.", ""]
+
+    lines += ["## What it is built from", ""]
+    backbone = meta.get("backbone_title") or meta.get("backbone") or "unknown"
+    lines += [f"- **Starting network (backbone):** {backbone}"]
+    lines += [f"- **Starting weights:** {_weights_words(meta)}"]
+    lines += [f"- **What learned (freeze depth {meta.get('freeze_depth', 'unknown')}):** {_freeze_words(meta)}"]
+    if meta.get("imported"):
+        lines += [f"- **Source:** {meta.get('source', 'an export from another tool')}"]
+    lines += [""]
+
+    if settings:
+        lines += ["## How it was trained", "", "| Setting | Value |", "| --- | --- |"]
+        names = {
+            "epochs": "Epochs (passes over the training pictures)",
+            "fine_tune_epochs": "Fine-tuning epochs",
+            "batch_size": "Batch size (pictures per step)",
+            "learning_rate": "Learning rate",
+            "fine_tune_learning_rate": "Fine-tuning learning rate",
+            "dropout": "Dropout",
+            "augment": "Augmentation (random changes to training pictures)",
+            "validation_fraction": "Share of pictures kept aside to check it",
+            "early_stopping": "Early stopping",
+            "seed": "Random seed",
+        }
+        for key, value in settings.items():
+            if isinstance(value, (list, tuple)):
+                value = ", ".join(map(str, value)) or "none"
+            lines.append(f"| {names.get(key, key)} | {value} |")
+        if meta.get("stopped"):
+            lines.append("| Stopped early by the user | yes |")
+        lines += [""]
+
+    counts = dataset.get("counts") or {}
+    if counts or dataset.get("name"):
+        lines += ["## The pictures it learned from", ""]
+        if dataset.get("name"):
+            lines += [f"Picture set: {dataset['name']}.", ""]
+        if counts:
+            lines += ["| Class | Pictures |", "| --- | --- |"]
+            lines += [f"| {name} | {count} |" for name, count in counts.items()]
+            lines += [f"| **All** | {sum(counts.values())} |", ""]
+
+    lines += ["## How well it did", ""]
+    if metrics.get("val_accuracy") is not None:
+        checked = metrics.get("val_pictures")
+        on = f" of {checked} pictures it had not learned from" if checked else " of the validation pictures"
+        lines += [f"It got **{_percent(metrics['val_accuracy'])}**{on} right "
+                  f"({metrics.get('train_pictures', 'some')} pictures were used for learning).",
+                  "", "Few validation pictures make this number rough: with 20 pictures, one mistake "
+                  "changes it by 5 points. Pictures unlike the training ones (other light, "
+                  "backgrounds or cameras) may do worse.", ""]
+    else:
+        lines += ["Not measured here (no validation pictures were kept with this model).", ""]
+
+    lines += ["## How pictures go in", "",
+              f"- Input size: {size}×{size} pixels, RGB.",
+              f"- {meta.get('resize') or RESIZE_DESCRIPTION}", ""]
+
+    lines += ["## Files", "",
+              f"- `{MODEL_FILE}`: the model (Keras 3). It contains its own pixel preprocessing.",
+              f"- `{LABELS_FILE}`: the class names, one a line, in the model's output order.",
+              f"- `{SCRIPT_FILE}`: run `python {SCRIPT_FILE} PICTURE ...` (add `--json` for JSON). "
+              "Needs Python with Keras 3 + TensorFlow, numpy and Pillow.", ""]
+    return "\n".join(lines)
+
+
+# -- the zip -------------------------------------------------------------------------------
+def export_bundle(run, out_zip_path) -> Path:
+    """Write ``run`` (a Run or a run folder) as a zip; returns the zip's path."""
+    run = as_run(run)
+    out = Path(out_zip_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}-", suffix=".partial")
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            saved = run.path / MODEL_FILE if run.path else None
+            if saved is not None and saved.is_file():
+                bundle.write(saved, MODEL_FILE)
+            else:  # a run not saved yet: save its model to a temporary file
+                with tempfile.TemporaryDirectory() as folder:
+                    temporary = Path(folder) / MODEL_FILE
+                    run.keras_model.save(temporary)
+                    bundle.write(temporary, MODEL_FILE)
+            bundle.writestr(LABELS_FILE, "\n".join(run.class_names) + "\n")
+            bundle.writestr(CARD_FILE, model_card(run))
+            script = zipfile.ZipInfo(SCRIPT_FILE, date_time=time.localtime()[:6])
+            script.compress_type = zipfile.ZIP_DEFLATED
+            script.external_attr = 0o755 << 16  # executable once unzipped
+            bundle.writestr(script, predict_script(run))
+        os.replace(partial, out)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return out

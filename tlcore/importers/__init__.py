@@ -1,0 +1,18 @@
+"""Bringing models in from elsewhere: Teachable Machine exports, untrusted model files."""
+
+from .safe import ModelFileError, load_model_safely
+from .teachable_machine import (
+    TeachableMachineError,
+    import_teachable_machine,
+    read_labels,
+    teachable_machine_backbone_weights,
+)
+
+__all__ = [
+    "ModelFileError",
+    "TeachableMachineError",
+    "import_teachable_machine",
+    "load_model_safely",
+    "read_labels",
+    "teachable_machine_backbone_weights",
+]
