@@ -15,6 +15,7 @@ import numpy as np
 
 from .._tf import keras, tf
 from ..backbones.registry import DEFAULT_BACKBONE, get_backbone
+from ..backbones.weights import resolve_weights
 from ..model.augmentation import normalise_augment
 from ..model.classifier import TransferModel, build_classifier
 from .features import FeatureCache, pixels_identity, weights_identity
@@ -89,6 +90,7 @@ class Trainer:
     def check_settings(self) -> None:
         """Raise a clear ValueError for any setting that cannot work, before any heavy work."""
         get_backbone(self.backbone)
+        resolve_weights(self.weights)
         if int(self.epochs) < 1:
             raise ValueError(f"Epochs must be at least 1; got {self.epochs}.")
         if self.resolved_fine_tune_epochs < 0:
