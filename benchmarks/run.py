@@ -1,0 +1,55 @@
+"""Run the benchmarks and print their tables (Markdown), with ratios measured in this run.
+
+    python benchmarks/run.py                 # everything (about 15-25 minutes on 2 cores)
+    python benchmarks/run.py --quick         # smaller sizes, a few minutes
+    python benchmarks/run.py classic predict # only some: classic finetune scale predict app
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import machine  # noqa: E402
+
+SECTIONS = ["classic", "finetune", "scale", "predict", "app"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("sections", nargs="*", help=f"any of: {' '.join(SECTIONS)} (default: all)")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", help="also write the report to this Markdown file")
+    args = parser.parse_args()
+    chosen = args.sections or SECTIONS
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section {unknown[0]!r}; choose from {', '.join(SECTIONS)}")
+    report = [f"## Benchmarks ({time.strftime('%Y-%m-%d')})\n", f"Machine: {machine()}\n"]
+    for section in chosen:
+        started = time.perf_counter()
+        if section == "classic":
+            from training import bench_classic as bench
+        elif section == "finetune":
+            from training import bench_finetune as bench
+        elif section == "scale":
+            from scale import bench_scale as bench
+        elif section == "predict":
+            from predict_latency import bench_predict as bench
+        else:
+            from app_timing import bench_app as bench
+        text = bench(args.quick)
+        report.append(text)
+        print(text, f"\n({section}: {time.perf_counter() - started:.0f} s)\n", flush=True)
+    if args.out:
+        Path(args.out).write_text("\n".join(report), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
