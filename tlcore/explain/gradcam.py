@@ -13,6 +13,9 @@ fine-tuned model as it is now.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 _BATCH = 16
@@ -79,15 +82,25 @@ def _class_score(last_layer, features):
     return last_layer(features, training=False)
 
 
-def _gradcam(model, pixels, class_index=None, layer: str | None = None):
-    """(heatmaps (N, S, S), probabilities (N, C), class indices (N,)) for uint8 pictures (N, S, S, 3)."""
+_COMPILED: OrderedDict = OrderedDict()  # (id(model), layer) -> (model, function); the last few
+_COMPILED_KEEP = 2
+_COMPILED_LOCK = threading.Lock()
+
+
+def _compiled(keras_model, layer: str | None):
+    """A compiled function: pictures, requested classes (-1: predicted) → (maps, probabilities,
+    classes). Kept for the last few models, so explaining picture after picture is fast;
+    it reads the model's variables, so later weight changes (fine-tuning) are seen."""
     from .._tf import keras, tf
 
-    keras_model = _keras_model_of(model)
+    key = (id(keras_model), layer)
+    with _COMPILED_LOCK:
+        hit = _COMPILED.get(key)
+        if hit is not None and hit[0] is keras_model:
+            _COMPILED.move_to_end(key)
+            return hit[1]
+
     before, backbone, after = _split_around_backbone(keras_model)
-    if layer is None:
-        spec = _spec_of(model, keras_model)
-        layer = spec.gradcam_layer if spec is not None else None
     if layer is None:
         feature_map = backbone.output
         grad_model = keras.Model(backbone.inputs, feature_map)
@@ -99,22 +112,10 @@ def _gradcam(model, pixels, class_index=None, layer: str | None = None):
         grad_model = keras.Model(backbone.inputs, [feature_map, backbone.output])
     if len(feature_map.shape) != 4:
         raise ValueError(f"Grad-CAM needs a feature map (height × width × channels); {layer!r} gives {feature_map.shape}.")
-
-    pixels = np.asarray(pixels)
-    if pixels.ndim != 4 or pixels.shape[-1] != 3:
-        raise ValueError(f"Pictures must be (S, S, 3) or (N, S, S, 3) RGB arrays; got shape {pixels.shape}.")
     size = tuple(int(s) for s in keras_model.input_shape[1:3])
-    if tuple(pixels.shape[1:3]) != size:
-        raise ValueError(f"Pictures must be {size[0]}×{size[1]} for this model; got {pixels.shape[1]}×{pixels.shape[2]}.")
-    n_classes = int(keras_model.output_shape[-1])
-    if class_index is not None:
-        requested = np.broadcast_to(np.asarray(class_index, dtype=np.int64), (len(pixels),))
-        if requested.min(initial=0) < 0 or requested.max(initial=0) >= n_classes:
-            raise ValueError(f"Class index must be between 0 and {n_classes - 1}; got {class_index}.")
 
-    heatmaps, probabilities, classes = [], [], []
-    for start in range(0, len(pixels), _BATCH):
-        x = tf.constant(pixels[start:start + _BATCH], dtype=tf.float32)
+    @tf.function(input_signature=[tf.TensorSpec((None, *size, 3), tf.float32), tf.TensorSpec((None,), tf.int64)])
+    def explain(x, requested):
         for part in before:  # augmentation is off at inference; preprocessing runs as in the model
             x = part(x, training=False)
         with tf.GradientTape() as tape:
@@ -124,17 +125,51 @@ def _gradcam(model, pixels, class_index=None, layer: str | None = None):
             for part in after[:-1]:
                 y = part(y, training=False)
             scores = _class_score(after[-1], y)
-            probs = after[-1](y, training=False)
-            chosen = (np.asarray(probs).argmax(axis=1) if class_index is None
-                      else requested[start:start + _BATCH])
-            target = tf.gather(scores, tf.constant(chosen), axis=1, batch_dims=1)
+            probabilities = after[-1](y, training=False)
+            chosen = tf.where(requested < 0, tf.argmax(probabilities, axis=1, output_type=tf.int64), requested)
+            target = tf.gather(scores, chosen, axis=1, batch_dims=1)
         gradients = tape.gradient(target, conv)
         weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)  # one weight per channel
         cam = tf.nn.relu(tf.reduce_sum(weights * conv, axis=-1))[..., None]
-        cam = tf.image.resize(cam, size, method="bilinear")[..., 0].numpy()
-        heatmaps.append(_normalise(cam))
-        probabilities.append(np.asarray(probs))
-        classes.append(np.asarray(chosen, dtype=np.int64))
+        return tf.image.resize(cam, size, method="bilinear")[..., 0], probabilities, chosen
+
+    with _COMPILED_LOCK:
+        _COMPILED[key] = (keras_model, explain)
+        while len(_COMPILED) > _COMPILED_KEEP:
+            _COMPILED.popitem(last=False)
+    return explain
+
+
+def _gradcam(model, pixels, class_index=None, layer: str | None = None):
+    """(heatmaps (N, S, S), probabilities (N, C), class indices (N,)) for uint8 pictures (N, S, S, 3)."""
+    from .._tf import tf
+
+    keras_model = _keras_model_of(model)
+    if layer is None:
+        spec = _spec_of(model, keras_model)
+        layer = spec.gradcam_layer if spec is not None else None
+    explain = _compiled(keras_model, layer)
+
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 4 or pixels.shape[-1] != 3:
+        raise ValueError(f"Pictures must be (S, S, 3) or (N, S, S, 3) RGB arrays; got shape {pixels.shape}.")
+    size = tuple(int(s) for s in keras_model.input_shape[1:3])
+    if tuple(pixels.shape[1:3]) != size:
+        raise ValueError(f"Pictures must be {size[0]}×{size[1]} for this model; got {pixels.shape[1]}×{pixels.shape[2]}.")
+    n_classes = int(keras_model.output_shape[-1])
+    requested = np.full(len(pixels), -1, dtype=np.int64)
+    if class_index is not None:
+        requested[:] = np.broadcast_to(np.asarray(class_index, dtype=np.int64), (len(pixels),))
+        if requested.min(initial=0) < 0 or requested.max(initial=0) >= n_classes:
+            raise ValueError(f"Class index must be between 0 and {n_classes - 1}; got {class_index}.")
+
+    heatmaps, probabilities, classes = [], [], []
+    for start in range(0, len(pixels), _BATCH):
+        cams, probs, chosen = explain(tf.constant(pixels[start:start + _BATCH], dtype=tf.float32),
+                                      tf.constant(requested[start:start + _BATCH]))
+        heatmaps.append(_normalise(cams.numpy()))
+        probabilities.append(probs.numpy())
+        classes.append(chosen.numpy())
     return np.concatenate(heatmaps), np.concatenate(probabilities), np.concatenate(classes)
 
 

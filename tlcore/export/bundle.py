@@ -68,8 +68,8 @@ def _freeze_words(meta: dict) -> str:
         return ("Only the new last layer learned; the pretrained network stayed frozen "
                 "(it was used as it was, as a feature extractor).")
     of = f" of its {blocks}" if blocks else ""
-    return (f"The new last layer learned first; then the top {depth}{of} blocks of the pretrained "
-            f"network were fine-tuned (changed a little) as well.")
+    return (f"The new last layer learned first; then the pretrained network's top {depth}{of} "
+            f"blocks were fine-tuned (changed a little) as well.")
 
 
 def _weights_words(meta: dict) -> str:
@@ -99,7 +99,8 @@ def model_card(run: Run) -> str:
     backbone = meta.get("backbone_title") or meta.get("backbone") or "unknown"
     lines += [f"- **Starting network (backbone):** {backbone}"]
     lines += [f"- **Starting weights:** {_weights_words(meta)}"]
-    lines += [f"- **What learned (freeze depth {meta.get('freeze_depth', 'unknown')}):** {_freeze_words(meta)}"]
+    depth = "" if meta.get("imported") else f" (freeze depth {meta.get('freeze_depth', 'unknown')})"
+    lines += [f"- **What learned{depth}:** {_freeze_words(meta)}"]
     if meta.get("imported"):
         lines += [f"- **Source:** {meta.get('source', 'an export from another tool')}"]
     lines += [""]
@@ -121,6 +122,10 @@ def model_card(run: Run) -> str:
         for key, value in settings.items():
             if isinstance(value, (list, tuple)):
                 value = ", ".join(map(str, value)) or "none"
+            elif isinstance(value, bool):
+                value = "yes" if value else "no"
+            elif key == "validation_fraction":
+                value = _percent(value)
             lines.append(f"| {names.get(key, key)} | {value} |")
         if meta.get("stopped"):
             lines.append("| Stopped early by the user | yes |")
@@ -161,6 +166,13 @@ def model_card(run: Run) -> str:
 
 
 # -- the zip -------------------------------------------------------------------------------
+def _add_text(bundle: zipfile.ZipFile, name: str, text: str, mode: int = 0o644) -> None:
+    entry = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    entry.external_attr = mode << 16  # unzip gives the file these permissions
+    bundle.writestr(entry, text.encode("utf-8"))
+
+
 def export_bundle(run, out_zip_path) -> Path:
     """Write ``run`` (a Run or a run folder) as a zip; returns the zip's path."""
     run = as_run(run)
@@ -178,12 +190,9 @@ def export_bundle(run, out_zip_path) -> Path:
                     temporary = Path(folder) / MODEL_FILE
                     run.keras_model.save(temporary)
                     bundle.write(temporary, MODEL_FILE)
-            bundle.writestr(LABELS_FILE, "\n".join(run.class_names) + "\n")
-            bundle.writestr(CARD_FILE, model_card(run))
-            script = zipfile.ZipInfo(SCRIPT_FILE, date_time=time.localtime()[:6])
-            script.compress_type = zipfile.ZIP_DEFLATED
-            script.external_attr = 0o755 << 16  # executable once unzipped
-            bundle.writestr(script, predict_script(run))
+            _add_text(bundle, LABELS_FILE, "\n".join(run.class_names) + "\n")
+            _add_text(bundle, CARD_FILE, model_card(run))
+            _add_text(bundle, SCRIPT_FILE, predict_script(run), mode=0o755)  # executable once unzipped
         os.replace(partial, out)
     finally:
         Path(partial).unlink(missing_ok=True)

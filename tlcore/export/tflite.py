@@ -16,7 +16,7 @@ import numpy as np
 from ..runs import MODEL_FILE, validation_set
 from .bundle import as_run, export_bundle
 
-FORMATS = ("keras", "zip", "tflite", "savedmodel")
+FORMATS = ("keras", "zip", "tflite", "tflite-quantized", "savedmodel")
 
 
 @contextlib.contextmanager
@@ -148,10 +148,13 @@ def export_run(run_dir_or_run, fmt: str, out=None, quantize: bool = False) -> Pa
     """Export a run in one format; returns where it went. The CLI's entry point.
 
     ``fmt``: "keras" or "zip" (the zip bundle: model.keras, labels, model card, predict.py),
-    "tflite", or "savedmodel". ``out`` defaults to a name beside the run folder."""
+    "tflite", "tflite-quantized" (same as ``quantize=True``), or "savedmodel".
+    ``out`` defaults to a name beside the run folder."""
     fmt = str(fmt).strip().lower()
     if fmt not in FORMATS:
-        raise ValueError(f"Unknown export format {fmt!r}; choose one of: keras, tflite, savedmodel.")
+        raise ValueError(f"Unknown export format {fmt!r}; choose one of: keras, tflite, tflite-quantized, savedmodel.")
+    if fmt == "tflite-quantized":
+        fmt, quantize = "tflite", True
     run = as_run(run_dir_or_run)
     if out is None:
         base = run.path if run.path else Path.cwd() / "model"

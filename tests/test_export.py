@@ -1,0 +1,145 @@
+"""tlcore.export: the zip bundle's predict.py in a fresh Python without tlcore, TFLite
+agreement with Keras, SavedModel."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tlcore.export import compare_with_keras, export_bundle, export_run, export_tflite, predict_script
+from tlcore.runs import RESIZE_DESCRIPTION, validation_set
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+MOBILENET_035 = SHARED / "weights" / "mobilenet_v2_0.35_224_no_top.weights.h5"
+IMAGEFILE_SOURCE = ROOT / "tlcore" / "data" / "imagefile.py"
+
+# Runs a script with tlcore made unimportable (it is installed in this environment, so -I
+# alone would still find it), in isolated mode: no PYTHONPATH, no current folder on sys.path.
+WITHOUT_TLCORE = """
+import runpy, sys
+class NoTlcore:
+    def find_spec(self, name, path=None, target=None):
+        if name == "tlcore" or name.startswith("tlcore."):
+            raise ImportError("tlcore is not available here")
+sys.meta_path.insert(0, NoTlcore())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def backbone_weights(folder: Path) -> str:
+    """The real MobileNetV2-0.35 weights from ../shared, or a random stand-in without it."""
+    if MOBILENET_035.is_file():
+        return str(MOBILENET_035)
+    import keras
+
+    path = folder / "random_mobilenet_v2_035.weights.h5"
+    keras.applications.MobileNetV2(alpha=0.35, include_top=False, weights=None,
+                                   input_shape=(96, 96, 3)).save_weights(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, demo_dataset_96):
+    from tlcore.runs import save_run
+    from tlcore.training import Trainer
+
+    folder = tmp_path_factory.mktemp("export")
+    dataset = demo_dataset_96
+    trainer = Trainer("mobilenet_v2_035", weights=backbone_weights(folder), input_size=96, epochs=4,
+                      batch_size=16, cache_dir=folder / "cache").fit(dataset)
+    return save_run(trainer, dataset, folder / "run", dataset_name="Shapes (built-in demo)")
+
+
+def run_without_tlcore(script: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    return subprocess.run([sys.executable, "-I", "-c", WITHOUT_TLCORE, script.name, *args],
+                          cwd=script.parent, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_predict_script_embeds_the_picture_code_and_not_tlcore():
+    script = predict_script()
+    assert IMAGEFILE_SOURCE.read_text(encoding="utf-8") in script  # verbatim
+    imports = set()
+    for node in ast.walk(ast.parse(script)):
+        if isinstance(node, ast.Import):
+            imports |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            imports.add(node.module.split(".")[0])
+    assert imports <= {"__future__", "argparse", "io", "json", "keras", "numpy", "os", "PIL", "sys",
+                       "pathlib", "typing"}, imports
+
+
+def test_bundle_round_trip_in_a_fresh_python(run, tmp_path):
+    bundle = export_run(run.path, "keras", tmp_path / "shapes.zip")
+    assert bundle == tmp_path / "shapes.zip"
+    with zipfile.ZipFile(bundle) as archive:
+        assert sorted(archive.namelist()) == ["labels.txt", "model.keras", "model_card.md", "predict.py"]
+        archive.extractall(tmp_path / "unzipped")
+    folder = tmp_path / "unzipped"
+    assert (folder / "labels.txt").read_text().split() == run.class_names
+
+    files = validation_set(run)[0][:5]
+    broken = tmp_path / "notes.jpg"
+    broken.write_text("not a picture")
+    result = run_without_tlcore(folder / "predict.py", *map(str, files), str(broken), "--json")
+    assert result.returncode == 1, result.stderr[-3000:]  # 1: one picture could not be read
+    answers = json.loads(result.stdout)
+    assert [a["image"] for a in answers] == [*map(str, files), str(broken)]
+    assert answers[-1]["top"] is None and "is not a picture" in answers[-1]["error"]
+    for answer, expected in zip(answers, run.predict(files)):
+        assert answer["top"] == expected.top
+        assert answer.keys() == expected.to_dict().keys()
+        for name in run.class_names:
+            assert answer["probabilities"][name] == pytest.approx(expected.probabilities[name], abs=1e-4)
+
+    text = run_without_tlcore(folder / "predict.py", str(files[0]))
+    assert text.returncode == 0, text.stderr[-3000:]
+    first = run.predict(files[:1])[0]
+    assert text.stdout.splitlines()[0].startswith(f"{files[0]}: {first.top} (")
+    assert all(name in text.stdout for name in run.class_names)
+
+
+def test_model_card_tells_how_it_was_made(run, tmp_path):
+    bundle = export_bundle(run, tmp_path / "bundle.zip")
+    with zipfile.ZipFile(bundle) as archive:
+        card = archive.read("model_card.md").decode()
+    meta = run.metadata
+    for expected in (meta["backbone_title"], meta["weights_source"], "96×96", RESIZE_DESCRIPTION,
+                     "Shapes (built-in demo)", f"{meta['metrics']['val_accuracy']:.0%}", "freeze depth 0",
+                     "Only the new last layer learned", *run.class_names):
+        assert expected in card, expected
+
+
+def test_tflite_agrees_with_keras(run, tmp_path):
+    exact = export_tflite(run, tmp_path / "model.tflite")
+    assert Path(exact["path"]).is_file() and exact["size_bytes"] == (tmp_path / "model.tflite").stat().st_size
+    assert exact["pictures"] == len(validation_set(run)[0]) > 0
+    assert exact["agreement"] == 1.0
+    assert exact["max_abs_difference"] < 1e-4
+
+    path = export_run(run, "tflite-quantized", tmp_path / "model-8bit.tflite")  # the CLI's way
+    assert path.stat().st_size < exact["size_bytes"] / 2
+    small = compare_with_keras(run, path.read_bytes())
+    assert small["pictures"] == exact["pictures"] and 0.0 <= small["agreement"] <= 1.0
+    if MOBILENET_035.is_file():  # a real, trained model: 8-bit weights change few answers
+        assert small["agreement"] >= 0.8
+
+
+def test_savedmodel_export(run, tmp_path):
+    out = export_run(run, "savedmodel", tmp_path / "saved")
+    assert (out / "saved_model.pb").is_file() and (out / "variables").is_dir()
+    with pytest.raises(FileExistsError):
+        export_run(run, "savedmodel", out)
+    with pytest.raises(ValueError, match="keras, tflite, tflite-quantized, savedmodel"):
+        export_run(run, "onnx", tmp_path / "x")
