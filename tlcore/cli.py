@@ -208,8 +208,17 @@ def cmd_fetch_weights(args) -> int:
 # -- export / import ------------------------------------------------------------------------
 def cmd_export(args) -> int:
     from .export import export_run
+    from .export.tflite import export_tflite
 
-    path = export_run(_load_run(args.run_dir), args.format, args.out)
+    run = _load_run(args.run_dir)
+    if args.format.startswith("tflite"):
+        report = export_tflite(run, args.out, quantize=args.format == "tflite-quantized")
+        print(f"Exported {args.format} to {report['path']} ({report['size_bytes'] / 1e6:.1f} MB).")
+        if report["agreement"] is not None:
+            print(f"Same top class as the Keras model on {report['agreement']:.1%} of {report['pictures']} "
+                  f"validation pictures (largest probability difference {report['max_abs_difference']:.2g}).")
+        return 0
+    path = export_run(run, args.format, args.out)
     print(f"Exported {args.format} to {path}")
     return 0
 

@@ -25,7 +25,8 @@ MODEL_FILE, LABELS_FILE, META_FILE, VALIDATION_DIR = "model.keras", "labels.txt"
 # How pictures become model input; the same steps run in the app, the CLI and predict.py.
 RESIZE_DESCRIPTION = (
     "Centre-cropped to a square and resized with Lanczos (PIL ImageOps.fit) to the model's "
-    "input size; RGB values 0-255; the model does its own preprocessing."
+    "input size (a JPEG at least twice that size is first decoded at a reduced scale, for speed); "
+    "RGB values 0-255; the model does its own preprocessing."
 )
 
 
@@ -67,10 +68,10 @@ class Run:
     @property
     def keras_model(self):
         if self._keras_model is None:
-            from ._tf import keras
+            from .importers.safe import load_model_safely
 
-            # safe_mode: a model file carrying code (a Lambda layer) is refused, not run.
-            self._keras_model = keras.models.load_model(self.path / MODEL_FILE, safe_mode=True)
+            # Safe mode: a model file carrying code (a Lambda layer) is refused, not run.
+            self._keras_model = load_model_safely(self.path / MODEL_FILE)
         return self._keras_model
 
     def predict_pixels(self, pixels):
@@ -213,9 +214,9 @@ def load_run(path) -> Run:
     class_names = [line.strip() for line in labels_file.read_text(encoding="utf-8").splitlines() if line.strip()] if labels_file.is_file() else []
     metadata = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
     if "input_size" not in metadata:
-        from ._tf import keras
+        from .importers.safe import load_model_safely
 
-        model = keras.models.load_model(path / MODEL_FILE, safe_mode=True)
+        model = load_model_safely(path / MODEL_FILE)
         metadata["input_size"] = int(model.input_shape[1])
         run = Run(path, class_names, metadata, model)
     else:
