@@ -91,3 +91,28 @@ def test_dataset_problems_name_the_class(tmp_path):
         Image.new("RGB", (40, 40), (i * 50, 0, 0)).save(tmp_path / "only" / f"{i}.png")
     line = one_clear_line(tlcore("train", tmp_path, "--weights", "none"))
     assert "'only'" in line and "at least 2 classes" in line
+
+
+def test_import_teachable_machine_then_predict_gives_its_answers(shared, tmp_path):
+    client = shared / "clients" / "teachable-machine-cats-dogs"
+    expected = json.loads((client / "expected.json").read_text())["expected"][:3]
+    result = tlcore("import-tm", client / "keras_model.h5", client / "labels.txt", "--out", tmp_path / "tm")
+    assert result.returncode == 0, result.stderr
+    pictures = [shared / e["image"] for e in expected]
+    answers = json.loads(tlcore("predict", tmp_path / "tm", *pictures, "--json").stdout)
+    for answer, reference in zip(answers, expected):
+        assert answer["top"] == reference["top"]
+        for label, p in reference["probabilities"].items():
+            assert answer["probabilities"][label] == pytest.approx(p, abs=1e-4)
+
+
+def test_export_formats(shared, tmp_path):
+    client = shared / "clients" / "teachable-machine-cats-dogs"
+    tlcore("import-tm", client / "keras_model.h5", client / "labels.txt", "--out", tmp_path / "tm")
+    result = tlcore("export", tmp_path / "tm", "--format", "keras", "--out", tmp_path / "bundle.zip")
+    assert result.returncode == 0, result.stderr
+    import zipfile
+
+    assert {"model.keras", "labels.txt", "model_card.md", "predict.py"} <= set(zipfile.ZipFile(tmp_path / "bundle.zip").namelist())
+    result = tlcore("export", tmp_path / "tm", "--format", "tflite", "--out", tmp_path / "m.tflite")
+    assert result.returncode == 0 and (tmp_path / "m.tflite").stat().st_size > 100_000
