@@ -1,0 +1,205 @@
+"""Session-state accessors: the current picture set, training settings, the job, runs.
+
+Everything a user makes lives in ``st.session_state`` (one browser tab = one session) or in
+this session's own temporary work folder, never in ``st.cache_resource``. Saved runs live in
+the workspace folder, which outlives the session.
+
+No TensorFlow here: only tlcore.data (numpy and Pillow) and tlcore.paths are imported.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from tlcore.backbones.registry import BACKBONES, DEFAULT_BACKBONE
+from tlcore.data import DEMO_NAME, ImageDataset, load_demo
+from tlcore.paths import workspace_root
+
+# Session-state keys (widget keys are named after their page: "data_...", "model_...").
+DATASET = "tl_dataset"
+DATASET_NAME = "tl_dataset_name"
+SETTINGS = "tl_settings"
+JOB = "tl_job"
+SESSION_RUNS = "tl_session_runs"
+SELECTED_RUN = "tl_selected_run"
+WORK_DIR = "tl_work_dir"
+LOADED_RUNS = "tl_loaded_runs"
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "backbone": DEFAULT_BACKBONE,
+    "weights": "imagenet",
+    "input_size": None,
+    "freeze_depth": 0,
+    "epochs": 5,
+    "fine_tune_epochs": 0,
+    "batch_size": 32,
+    "learning_rate": 1e-3,
+    "augment": [],
+}
+
+
+# -- folders -----------------------------------------------------------------------------------
+class WorkFolder:
+    """A temporary folder deleted once nothing refers to it (the session ended, its jobs finished)."""
+
+    def __init__(self):
+        self.path = Path(tempfile.mkdtemp(prefix="tl-studio-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.path), True)
+
+
+def work_folder() -> WorkFolder:
+    folder = st.session_state.get(WORK_DIR)
+    if not isinstance(folder, WorkFolder) or not folder.path.is_dir():
+        folder = WorkFolder()
+        st.session_state[WORK_DIR] = folder
+    return folder
+
+
+def work_dir() -> Path:
+    """This session's own temporary folder (uploads are unpacked here, never shared)."""
+    return work_folder().path
+
+
+def workspace() -> Path:
+    """Where trained runs are saved ($TLCORE_WORKSPACE, else ~/tlcore-workspace)."""
+    return workspace_root()
+
+
+# -- the picture set ---------------------------------------------------------------------------
+def dataset() -> ImageDataset | None:
+    return st.session_state.get(DATASET)
+
+
+def dataset_name() -> str:
+    return st.session_state.get(DATASET_NAME) or "Your pictures"
+
+
+def set_dataset(data: ImageDataset, name: str) -> None:
+    st.session_state[DATASET] = data
+    st.session_state[DATASET_NAME] = name
+
+
+def load_demo_dataset() -> ImageDataset:
+    """Make the built-in shapes demo this session's picture set."""
+    data = load_demo(image_size=224)
+    set_dataset(data, DEMO_NAME)
+    return data
+
+
+def ensure_dataset() -> ImageDataset:
+    """The session's picture set; the built-in demo on first visit."""
+    data = dataset()
+    if data is None:
+        with st.spinner("Loading the built-in demo pictures…"):
+            data = load_demo_dataset()
+    return data
+
+
+def is_demo() -> bool:
+    return st.session_state.get(DATASET_NAME) == DEMO_NAME
+
+
+# -- training settings -------------------------------------------------------------------------
+def settings() -> dict[str, Any]:
+    """The settings chosen on the Model page (defaults until the page is visited)."""
+    chosen = st.session_state.get(SETTINGS)
+    merged = dict(DEFAULT_SETTINGS)
+    if chosen:
+        merged.update(chosen)
+    if merged["backbone"] not in BACKBONES:
+        merged["backbone"] = DEFAULT_BACKBONE
+    return merged
+
+
+def set_settings(values: dict[str, Any]) -> None:
+    st.session_state[SETTINGS] = dict(values)
+
+
+# -- the training job and runs -----------------------------------------------------------------
+def job():
+    """The TrainingJob of this session (running or finished), or None."""
+    return st.session_state.get(JOB)
+
+
+def set_job(training_job) -> None:
+    """Keep the job; it also keeps this session's work folder alive until it is done with it,
+    so closing the tab during training still lets the run be saved with its pictures."""
+    training_job.studio_work_folder = st.session_state.get(WORK_DIR)
+    st.session_state[JOB] = training_job
+
+
+def sync_job() -> None:
+    """Remember the run a finished job saved (called on every rerun, from any page)."""
+    training_job = job()
+    if training_job is None or not getattr(training_job, "finished", False):
+        return
+    run = getattr(training_job, "run", None)
+    if run is not None and run.path is not None:
+        path = str(run.path)
+        if path not in session_runs():
+            st.session_state.setdefault(SESSION_RUNS, []).append(path)
+            loaded_runs()[path] = run  # the model is already in memory: keep it
+            st.session_state[SELECTED_RUN] = path
+
+
+def session_runs() -> list[str]:
+    """Folders of the runs trained in this session, oldest first."""
+    return list(st.session_state.get(SESSION_RUNS, []))
+
+
+def selected_run() -> str | None:
+    return st.session_state.get(SELECTED_RUN)
+
+
+def select_run(path: str | Path | None) -> None:
+    st.session_state[SELECTED_RUN] = str(path) if path else None
+
+
+def loaded_runs() -> dict:
+    """Runs opened in this session, by folder (their Keras models load once, on first use)."""
+    return st.session_state.setdefault(LOADED_RUNS, {})
+
+
+def all_runs() -> list:
+    """This session's runs, then every other run in the workspace (newest first)."""
+    from tlcore.runs import list_runs, load_run
+
+    cache = loaded_runs()
+    runs, seen = [], set()
+    for path in reversed(session_runs()):
+        if path in seen or not Path(path, "model.keras").is_file():
+            continue
+        run = cache.get(path)
+        if run is None:
+            try:
+                run = load_run(path)
+            except (OSError, ValueError):
+                continue
+            cache[path] = run
+        runs.append(run)
+        seen.add(path)
+    for run in list_runs(workspace()):
+        path = str(run.path)
+        if path in seen:
+            continue
+        runs.append(cache.setdefault(path, run))
+        seen.add(path)
+    return runs
+
+
+def default_run(runs: list):
+    """The run the Test page starts with: the chosen one, else this session's latest, else the newest."""
+    by_path = {str(run.path): run for run in runs}
+    chosen = selected_run()
+    if chosen in by_path:
+        return by_path[chosen]
+    for path in reversed(session_runs()):
+        if path in by_path:
+            return by_path[path]
+    return runs[0] if runs else None

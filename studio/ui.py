@@ -1,0 +1,343 @@
+"""Small shared widgets and figures: large result cards, the blocks picture, learning curves.
+
+Plotly and Streamlit only; nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from typing import Iterable, Sequence
+
+import plotly.graph_objects as go
+import streamlit as st
+
+TRAIN_COLOUR = "#1f6feb"
+VALIDATION_COLOUR = "#e8590c"
+FROZEN_COLOUR = "#9fb3c8"
+LEARNING_COLOUR = "#e8590c"
+HEAD_COLOUR = "#2b8a3e"
+FONT_SIZE = 16
+CHART_CONFIG = {"displayModeBar": False}
+
+PHASE_WORDS = {
+    "waiting": "Getting ready: building the network…",
+    "extracting": "Looking at each picture once with the frozen network…",
+    "head": "Training the new head…",
+    "fine_tune": "Fine-tuning the top blocks (with a small learning rate)…",
+    "scratch": "Training the whole network from scratch…",
+    "done": "Finished.",
+    "stopped": "Stopped. The best model so far was kept.",
+    "failed": "Training could not finish.",
+}
+
+_STYLE = """
+<style>
+.tl-card {border-radius: 0.8rem; padding: 1rem 1.3rem; margin: 0.2rem 0 0.8rem 0;
+          border: 2px solid rgba(49, 51, 63, 0.15); background: rgba(31, 111, 235, 0.06);}
+.tl-card.good {border-color: #2b8a3e; background: rgba(43, 138, 62, 0.08);}
+.tl-card.warn {border-color: #e8590c; background: rgba(232, 89, 12, 0.08);}
+.tl-card .tl-label {font-size: 1.05rem; opacity: 0.8; margin: 0;}
+.tl-card .tl-value {font-size: 2.8rem; font-weight: 700; line-height: 1.15; margin: 0.1rem 0;
+                    overflow-wrap: break-word;}
+.tl-card.small .tl-value {font-size: 1.55rem; line-height: 1.25;}
+.tl-card .tl-note {font-size: 1rem; opacity: 0.85; margin: 0;}
+.tl-lead {font-size: 1.25rem; line-height: 1.55;}
+[data-testid="stBaseButton-primary"] p {font-size: 1.2rem; font-weight: 600;}
+</style>
+"""
+
+
+def apply_style() -> None:
+    """The app's few CSS rules (large result cards, larger primary buttons)."""
+    st.markdown(_STYLE, unsafe_allow_html=True)
+
+
+def page_setup() -> None:
+    """Run first by every page: wide layout, the CSS, and the latest finished run recorded.
+
+    Pages do this themselves rather than relying on app.py: Streamlit runs a script in
+    ``pages/`` on its own (without the entrypoint) when it falls back to its older
+    pages-folder mode, as AppTest does on every run and a server does on a fresh deep link.
+    """
+    from . import state
+
+    st.set_page_config(layout="wide")
+    apply_style()
+    state.sync_job()
+
+
+# -- words and numbers ---------------------------------------------------------------------------
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md(text) -> str:
+    """User text (class and file names) made safe to put inside Markdown."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def params_text(count: int) -> str:
+    """1,234 / 45,000 / 2.3 million."""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f} million"
+    return f"{count:,}"
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def percent_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def run_label(run, mine: bool = False) -> str:
+    """One line naming a saved run: when, which network, which weights, how good."""
+    meta = run.metadata
+    accuracy = (meta.get("metrics") or {}).get("val_accuracy")
+    when = str(meta.get("created", "")).replace("T", " ")[:16]
+    title = meta.get("backbone_title") or meta.get("backbone") or "?"
+    default_name = f"{title} · {meta.get('weights_source', '')}"
+    name = run.name if run.name and run.name != default_name else f"{short_title(title)} · {short_weights(meta)}"
+    return f"{when} · {name} · {percent_text(accuracy)} right" + (" · this session" if mine else "")
+
+
+def short_title(title: str) -> str:
+    """"MobileNetV2 (0.35, Teachable Machine size)" → "MobileNetV2 (0.35)"."""
+    main, _, detail = str(title).partition(" (")
+    detail = detail.rstrip(")").split(",")[0].strip()
+    return f"{main} ({detail})" if detail else main
+
+
+def short_weights(meta: dict) -> str:
+    """ImageNet / your weights file / from scratch."""
+    return {"imagenet": "ImageNet", "none": "from scratch"}.get(meta.get("weights"), "your weights file")
+
+
+# -- cards ---------------------------------------------------------------------------------------
+def result_card(label: str, value: str, note: str | None = None, tone: str = "", small: bool = False) -> None:
+    """A large, projector-readable result: a small label, a big value, an optional note.
+
+    ``tone``: "" (blue), "good" (green) or "warn" (orange); ``small`` for words rather than numbers."""
+    classes = " ".join(filter(None, ["tl-card", tone, "small" if small else ""]))
+    parts = [f'<div class="{html.escape(classes)}">',
+             f'<p class="tl-label">{html.escape(label)}</p>',
+             f'<p class="tl-value">{html.escape(value)}</p>']
+    if note:
+        parts.append(f'<p class="tl-note">{html.escape(note)}</p>')
+    parts.append("</div>")
+    st.markdown("".join(parts), unsafe_allow_html=True)
+
+
+def lead(text: str) -> None:
+    """A paragraph in slightly larger type (plain text, escaped)."""
+    st.markdown(f'<p class="tl-lead">{html.escape(text)}</p>', unsafe_allow_html=True)
+
+
+def confidence_bars(ranked: Sequence[tuple[str, float]]) -> None:
+    """Top classes with a bar each: "circle · 92%"."""
+    for name, probability in ranked:
+        st.progress(min(max(float(probability), 0.0), 1.0), text=f"**{name}** · {probability:.0%}")
+
+
+# -- figures -------------------------------------------------------------------------------------
+def _base_layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    """Large fonts; the legend under the chart, where it never covers the title or the lines."""
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=FONT_SIZE + 4)),
+        font=dict(size=FONT_SIZE),
+        height=height,
+        margin=dict(l=10, r=10, t=50, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0, font=dict(size=FONT_SIZE)),
+        hovermode="x unified",
+    )
+    return fig
+
+
+def curve_figure(
+    history: dict,
+    metric: str,
+    total_epochs: int,
+    fine_tune_start: int | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """Training vs validation ``metric`` ("loss" or "accuracy") per epoch, one marker per epoch."""
+    accuracy = metric == "accuracy"
+    fig = go.Figure()
+    for name, label, colour, dash in (
+        (metric, "Training pictures", TRAIN_COLOUR, "solid"),
+        (f"val_{metric}", "Validation pictures (held back)", VALIDATION_COLOUR, "solid"),
+    ):
+        values = [float(v) for v in history.get(name, [])]
+        fig.add_trace(go.Scatter(
+            x=list(range(1, len(values) + 1)), y=values, name=label, mode="lines+markers",
+            line=dict(color=colour, width=3, dash=dash), marker=dict(size=10),
+            hovertemplate="%{y:.0%}" if accuracy else "%{y:.3f}",
+        ))
+    epochs = max(int(total_epochs or 0), len(history.get(metric, [])), 1)
+    fig.update_xaxes(title_text="Epoch (one pass over the training pictures)", range=[0.5, epochs + 0.5],
+                     dtick=1 if epochs <= 20 else None, tick0=1)
+    if accuracy:
+        fig.update_yaxes(title_text="Correct answers", range=[0, 1.05], tickformat=".0%")
+    else:
+        fig.update_yaxes(title_text="Loss (lower is better)", rangemode="tozero")
+    if fine_tune_start is not None:
+        fig.add_vline(x=fine_tune_start + 0.5, line=dict(color="#555", dash="dash", width=2))
+        fig.add_annotation(x=fine_tune_start + 0.5, y=1, yref="paper", text="fine-tuning starts",
+                           showarrow=False, xanchor="left", yanchor="top", font=dict(size=FONT_SIZE - 2))
+    default_title = "Accuracy: how often the answer is right" if accuracy else "Loss: how wrong the answers are"
+    return _base_layout(fig, title or default_title)
+
+
+def show_curves(history: dict, total_epochs: int, fine_tune_start: int | None, key: str) -> None:
+    """The two live charts, side by side."""
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(curve_figure(history, "accuracy", total_epochs, fine_tune_start),
+                        key=f"{key}_accuracy", config=CHART_CONFIG)
+    with right:
+        st.plotly_chart(curve_figure(history, "loss", total_epochs, fine_tune_start),
+                        key=f"{key}_loss", config=CHART_CONFIG)
+
+
+def overlay_figure(series: Iterable[tuple[str, Sequence[float]]], metric: str) -> go.Figure:
+    """One line per run for ``metric`` (e.g. "val_accuracy")."""
+    accuracy = metric.endswith("accuracy")
+    fig = go.Figure()
+    longest = 1
+    for label, values in series:
+        values = [float(v) for v in values]
+        longest = max(longest, len(values))
+        fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=label,
+                                 mode="lines+markers", line=dict(width=3), marker=dict(size=9)))
+    fig.update_xaxes(title_text="Epoch", range=[0.5, longest + 0.5], dtick=1 if longest <= 20 else None)
+    if accuracy:
+        fig.update_yaxes(title_text="Correct answers on validation pictures", range=[0, 1.05], tickformat=".0%")
+        title = "Validation accuracy (higher is better)"
+    else:
+        fig.update_yaxes(title_text="Validation loss", rangemode="tozero")
+        title = "Validation loss (lower is better)"
+    fig = _base_layout(fig, title, height=420 + 28 * len(fig.data))
+    fig.update_layout(showlegend=True, legend=dict(orientation="v", y=-0.18))
+    return fig
+
+
+def blocks_figure(statuses: Sequence, head_params: int, n_classes: int, title: str) -> go.Figure:
+    """The backbone's blocks, bottom (first) to top (last), coloured frozen / learning, then the head.
+
+    ``statuses``: objects with ``name``, ``params`` and ``learning`` (tlcore BlockStatus)."""
+    names, params, colours, groups = [], [], [], []
+    seen: set[str] = set()
+    for index, status in enumerate(statuses, start=1):
+        label = status.name if status.name not in seen else f"{status.name} ({index})"
+        seen.add(label)
+        names.append(label)
+        params.append(int(status.params))
+        colours.append(LEARNING_COLOUR if status.learning else FROZEN_COLOUR)
+        groups.append("Learning" if status.learning else "Frozen (keeps its ImageNet knowledge)")
+    names.append(f"NEW HEAD ({n_classes} classes)")
+    params.append(int(head_params))
+    colours.append(HEAD_COLOUR)
+    groups.append("New head: always learns")
+    largest = max(params) if params else 1
+    shown = [max(p, largest * 0.015) for p in params]  # tiny blocks stay visible
+    fig = go.Figure(go.Bar(
+        x=shown, y=names, orientation="h", marker=dict(color=colours, line=dict(color="white", width=1)),
+        text=[f"{p:,}" for p in params], textposition="outside", cliponaxis=False,
+        customdata=list(zip(params, groups)),
+        hovertemplate="<b>%{y}</b><br>%{customdata[0]:,} parameters<br>%{customdata[1]}<extra></extra>",
+        showlegend=False,
+    ))
+    for label, colour in (("Frozen", FROZEN_COLOUR), ("Learning", LEARNING_COLOUR), ("New head", HEAD_COLOUR)):
+        fig.add_trace(go.Bar(x=[None], y=[None], orientation="h", name=label, marker=dict(color=colour)))
+    fig.update_yaxes(categoryorder="array", categoryarray=names, title_text="← picture goes in at the bottom")
+    fig.update_xaxes(title_text="Parameters in the block", range=[0, largest * 1.25], showgrid=True)
+    fig = _base_layout(fig, title, height=max(340, 24 * len(names) + 150))
+    fig.update_layout(hovermode="closest", bargap=0.15,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0))
+    fig.update_layout(title=dict(y=0.995, yanchor="top"), margin=dict(t=80))
+    return fig
+
+
+def transfer_diagram(class_names: Sequence[str] | None = None) -> str:
+    """A Graphviz DOT picture: pictures → frozen backbone blocks → new head → your classes."""
+    classes = list(class_names or [])[:4] or ["class A", "class B", "class C"]
+    class_nodes = "\n".join(
+        f'  c{i} [label="{_dot_text(name)}", style="rounded,filled", fillcolor="#d3f9d8"];'
+        for i, name in enumerate(classes)
+    )
+    class_edges = "\n".join(f"  head -> c{i};" for i in range(len(classes)))
+    return f"""
+digraph transfer {{
+  rankdir=LR; bgcolor="transparent"; nodesep=0.12; ranksep=0.28; pad=0.05;
+  node [fontname="Helvetica", fontsize=20, margin="0.12,0.06", shape=box];
+  edge [color="#555555", penwidth=1.8, arrowsize=0.8];
+  picture [label="your\\npicture", style="rounded,filled", fillcolor="#ffffff"];
+  subgraph cluster_backbone {{
+    label="pretrained on ImageNet"; fontname="Helvetica"; fontsize=20;
+    style="rounded,dashed"; color="#7b8ca3"; margin=8;
+    b1 [label="block 1\\nedges", style="filled", fillcolor="{FROZEN_COLOUR}"];
+    b2 [label="block 2\\ntextures", style="filled", fillcolor="{FROZEN_COLOUR}"];
+    b3 [label="block 3\\nshapes", style="filled", fillcolor="{FROZEN_COLOUR}"];
+    b4 [label="top block\\nobjects", style="filled,dashed", fillcolor="#ffd8a8"];
+  }}
+  head [label="NEW\\nHEAD", style="rounded,filled,bold", fillcolor="#b2f2bb", penwidth=2];
+{class_nodes}
+  picture -> b1 -> b2 -> b3 -> b4 -> head;
+{class_edges}
+}}
+"""
+
+
+def _dot_text(text: str) -> str:
+    return str(text).replace("\\", "\\\\").replace('"', '\\"')[:24]
+
+
+def thumbnails(pictures: Sequence, width: int = 96, captions: Sequence[str] | None = None) -> None:
+    """A row of small pictures (uint8 arrays)."""
+    if len(pictures):
+        st.image(list(pictures), width=width, caption=list(captions) if captions else None)
+
+
+# -- structural previews (TensorFlow is imported only when these are called) --------------------
+@st.cache_resource(max_entries=3, show_spinner=False)
+def model_structure(backbone: str):
+    """The classifier's *structure* for ``backbone`` (random weights, 2 classes), for previews.
+
+    Shared by every session, so it is never trained and holds no user data. Returns
+    (pretrained view, from-scratch view, pooled feature size): two TransferModel views of
+    the same Keras model, since BatchNorm layers learn only when training from scratch.
+    """
+    from tlcore.model import TransferModel, build_classifier
+
+    scratch = build_classifier(backbone, ["a", "b"], None, weights="none")
+    pretrained = TransferModel(scratch.model, scratch.backbone, scratch.spec, scratch.class_names,
+                               "imagenet", scratch.input_size)
+    features = int(scratch.model.get_layer("predictions").kernel.shape[0])
+    return pretrained, scratch, features
+
+
+def augmented(pixels, names: Sequence[str], seed: int):
+    """``pixels`` (uint8, N×S×S×3) through the augmentation layers in training mode."""
+    import numpy as np
+
+    from tlcore.model.augmentation import augmentation_layers
+
+    x = np.asarray(pixels, dtype="float32")
+    for layer in augmentation_layers(list(names), seed):
+        x = layer(x, training=True)
+    return np.clip(np.asarray(x), 0, 255).astype("uint8")

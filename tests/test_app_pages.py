@@ -1,0 +1,429 @@
+"""The Streamlit pages, driven headless with AppTest: real small models and real pictures.
+
+Nothing here reaches the network: ImageNet weights are never requested (the real
+MobileNetV2 0.35 weights file from ../shared is used when present, else weights "none").
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+SHARED_WEIGHTS = ROOT.parent / "shared" / "weights" / "mobilenet_v2_0.35_224_no_top.weights.h5"
+SMALL_WEIGHTS = str(SHARED_WEIGHTS) if SHARED_WEIGHTS.is_file() else "none"
+PAGES = ["learn", "data", "model", "train", "test", "runs"]
+TIMEOUT = 90
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """A cache (demo pictures, features) shared by the module, and a fresh workspace."""
+    base = tmp_path_factory.mktemp("studio")
+    return {"cache": base / "cache", "workspace": base / "workspace", "keras": base / "keras"}
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch, folders):
+    monkeypatch.setenv("TLCORE_CACHE_DIR", str(folders["cache"]))
+    monkeypatch.setenv("TLCORE_WORKSPACE", str(folders["workspace"]))
+    monkeypatch.setenv("KERAS_HOME", str(folders["keras"]))  # no ImageNet file is ever "cached"
+    return folders
+
+
+@pytest.fixture(scope="module")
+def trained_run(folders):
+    """One small real run in the workspace: MobileNetV2 0.35 at 96 px on the demo, 2 epochs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TLCORE_CACHE_DIR", str(folders["cache"]))
+        from tlcore.data import load_demo
+        from tlcore.runs import save_run
+        from tlcore.training import Trainer
+
+        demo = load_demo(image_size=96)
+        trainer = Trainer(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, epochs=2,
+                          batch_size=32, cache_dir=folders["cache"] / "features").fit(demo)
+        return save_run(trainer, demo, folders["workspace"] / "20240101-000000-mobilenet_v2_035")
+
+
+def open_page(page: str, **session) -> AppTest:
+    """The app, switched to ``page``, with ``session`` put into session state first."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    if page != "learn":
+        at.switch_page(f"pages/{page}.py").run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """All visible text of the page, joined (markdown, captions, alerts, subheaders...)."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "success", "error", "warning", "info"):
+        parts += [str(element.value) for element in getattr(at, kind)]
+    return re.sub(r"\\(.)", r"\1", "\n".join(parts))  # undo Markdown escapes
+
+
+def png(seed: int, size: int = 64) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def card_values(at: AppTest) -> dict[str, str]:
+    """The large result cards' label → value."""
+    values = {}
+    for element in at.markdown:
+        text = str(element.value)
+        if 'class="tl-card' in text:
+            label = text.split('class="tl-label">')[1].split("<")[0]
+            values[label] = text.split('class="tl-value">')[1].split("<")[0]
+    return values
+
+
+# -- every page --------------------------------------------------------------------------------
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_a_fresh_session(page):
+    at = open_page(page)
+    assert not at.exception
+    assert at.title, f"{page} shows no title"
+    assert "Traceback" not in texts(at)
+
+
+def test_learn_and_data_pages_do_not_import_tensorflow(folders):
+    script = textwrap.dedent(f"""
+        import sys
+        from streamlit.testing.v1 import AppTest
+        at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT})
+        at.run()
+        at.switch_page("pages/data.py").run()
+        assert not at.exception, at.exception
+        print("TF", "tensorflow" in sys.modules or "keras" in sys.modules)
+    """)
+    env = {"TLCORE_CACHE_DIR": str(folders["cache"]), "TLCORE_WORKSPACE": str(folders["workspace"]),
+           "PATH": "/usr/bin:/bin", "HOME": str(folders["cache"])}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "TF False" in out.stdout
+
+
+def test_start_with_the_demo_opens_the_data_page():
+    at = open_page("learn")
+    at.button(key="learn_start_demo").click().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Your pictures"]
+    assert card_values(at)["Pictures"] == "90"
+    assert at.session_state["tl_dataset_name"] == "Shapes (built-in demo)"
+
+
+# -- Data --------------------------------------------------------------------------------------
+def pets_zip() -> bytes:
+    """2 classes × 3 PNGs, plus one broken .jpg, inside a wrapping folder."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for class_index, name in enumerate(["cats", "dogs"]):
+            for i in range(3):
+                zf.writestr(f"pets/{name}/{name}_{i}.png", png(10 * class_index + i))
+        zf.writestr("pets/dogs/broken.jpg", b"this is not a picture")
+    return archive.getvalue()
+
+
+def test_data_page_loads_a_zip_and_reports_skipped_files():
+    at = open_page("data")
+    at.file_uploader(key="data_zip").set_value(("pets.zip", pets_zip(), "application/zip")).run()
+    assert not at.exception
+    cards = card_values(at)
+    assert cards["Pictures"] == "6"
+    assert cards["Classes"] == "2"
+    assert cards["Skipped files"] == "1"
+    page = texts(at)
+    assert "Read 6 pictures in 2 classes. 1 file was skipped" in page
+    assert "dogs/broken.jpg was skipped: it is not a picture." in page
+    data = at.session_state["tl_dataset"]
+    assert data.counts == {"cats": 3, "dogs": 3}
+    assert at.session_state["tl_dataset_name"] == "pets"
+
+
+def test_two_sessions_never_see_each_others_pictures():
+    first, second = open_page("data"), open_page("data")
+    first.file_uploader(key="data_zip").set_value(("pets.zip", pets_zip(), "application/zip")).run()
+    second.run()
+    assert first.session_state["tl_dataset"].counts == {"cats": 3, "dogs": 3}
+    assert second.session_state["tl_dataset"].counts == {"circle": 30, "square": 30, "triangle": 30}
+    folder = first.session_state["tl_work_dir"].path
+    assert Path(first.session_state["tl_dataset"].root).is_relative_to(folder)
+    assert "tl_work_dir" not in second.session_state or second.session_state["tl_work_dir"].path != folder
+
+
+def test_data_page_shows_a_bad_zip_in_plain_words():
+    at = open_page("data")
+    at.file_uploader(key="data_zip").set_value(("oops.zip", b"not a zip at all", "application/zip")).run()
+    assert not at.exception
+    assert any("is not a zip file" in e.value for e in at.error)
+    assert card_values(at)["Pictures"] == "90"  # the demo is still there
+
+
+def test_data_page_builds_a_set_class_by_class():
+    at = open_page("data")
+    at.text_input(key="data_cls_name_0").set_value("apples")
+    at.text_input(key="data_cls_name_1").set_value("pears")
+    at.file_uploader(key="data_cls_files_0_0").set_value(
+        [(f"a{i}.png", png(100 + i), "image/png") for i in range(3)])
+    at.file_uploader(key="data_cls_files_0_1").set_value(
+        [(f"p{i}.png", png(200 + i), "image/png") for i in range(2)] + [("bad.jpg", b"xx", "image/jpeg")])
+    at.run()
+    at.button(key="data_cls_build").click().run()
+    assert not at.exception
+    cards = card_values(at)
+    assert (cards["Pictures"], cards["Classes"], cards["Skipped files"]) == ("5", "2", "1")
+    assert at.session_state["tl_dataset"].counts == {"apples": 3, "pears": 2}
+    assert "pears/bad.jpg was skipped" in texts(at)
+
+
+def test_data_page_folder_upload_takes_the_class_from_the_parent_folder():
+    at = open_page("data")
+    files = [(f"fruit/{name}/{name}{i}.png", png(300 + 10 * k + i), "image/png")
+             for k, name in enumerate(["lemon", "lime"]) for i in range(2)]
+    at.file_uploader(key="data_folder").set_value(files).run()
+    assert not at.exception
+    assert at.session_state["tl_dataset"].counts == {"lemon": 2, "lime": 2}
+    assert at.session_state["tl_dataset_name"] == "fruit"
+
+
+def test_data_page_renames_and_deletes_classes_without_touching_the_demo(folders):
+    at = open_page("data")
+    demo_files = sorted(p.name for p in (folders["cache"]).rglob("circle/*.jpg"))
+    at.text_input(key=next(w.key for w in at.text_input if w.key.startswith("data_rename_")
+                           and w.key.endswith("_0"))).set_value("round").run()
+    rename = next(b for b in at.button if b.key.startswith("data_rename_go_") and b.key.endswith("_0"))
+    rename.click().run()
+    assert not at.exception
+    assert at.session_state["tl_dataset"].class_names == ["round", "square", "triangle"]
+    delete = next(b for b in at.button if b.key.startswith("data_delete_") and b.key.endswith("_2"))
+    delete.click().run()
+    assert at.session_state["tl_dataset"].counts == {"round": 30, "square": 30}
+    assert sorted(p.name for p in folders["cache"].rglob("circle/*.jpg")) == demo_files
+
+    remove = next(w for w in at.multiselect if w.key.startswith("data_remove_") and w.key.endswith("_0"))
+    remove.set_value(remove.options[:2]).run()
+    go = next(b for b in at.button if b.key.startswith("data_remove_go_") and b.key.endswith("_0"))
+    go.click().run()
+    assert not at.exception
+    assert at.session_state["tl_dataset"].counts == {"round": 28, "square": 30}
+
+
+def jpg(seed: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(png(seed))).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_data_page_adds_webcam_photos_to_a_class():
+    at = open_page("data")
+    at.toggle(key="data_cam_on").set_value(True).run()
+    at.selectbox(key="data_cam_class").set_value("square").run()
+    at.camera_input(key="data_cam").upload("photo.jpg", jpg(1)).run()
+    at.camera_input(key="data_cam").upload("photo.jpg", jpg(2)).run()
+    assert len(at.session_state["data_cam_basket"]) == 2
+    at.button(key="data_cam_append").click().run()
+    assert not at.exception
+    assert at.session_state["tl_dataset"].counts == {"circle": 30, "square": 32, "triangle": 30}
+    assert at.session_state["data_cam_basket"] == []
+
+
+# -- Model -------------------------------------------------------------------------------------
+def test_model_slider_changes_the_trainable_parameter_count():
+    at = open_page("model")
+    learning = {m.label: m.value for m in at.metric}["Parameters that learn"]
+    head = {m.label: m.value for m in at.metric}["New head (3 classes)"]
+    assert learning == head  # depth 0: only the head learns
+    at.slider(key="model_depth").set_value(3).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Parameters that learn"].replace(",", "")) > int(learning.replace(",", ""))
+    assert at.number_input(key="model_ft_epochs").value == 3  # fine-tuning switched on with the slider
+    settings = at.session_state["tl_settings"]
+    assert settings["freeze_depth"] == 3 and settings["fine_tune_epochs"] == 3
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    colours = chart["data"][0]["marker"]["color"]
+    assert colours.count("#e8590c") == 3  # three blocks drawn as learning
+
+    at.slider(key="model_depth").set_value(0).run()
+    assert at.session_state["tl_settings"]["fine_tune_epochs"] == 0  # never fine-tune with depth 0
+
+
+def test_model_page_from_scratch_and_other_backbone():
+    at = open_page("model")
+    at.radio(key="model_backbone").set_value("mobilenet_v2_035").run()
+    at.radio(key="model_weights").set_value("none").run()
+    assert not at.exception
+    settings = at.session_state["tl_settings"]
+    assert settings["backbone"] == "mobilenet_v2_035" and settings["weights"] == "none"
+    assert settings["fine_tune_epochs"] == 0
+    # the choice survives a visit to another page
+    at.switch_page("pages/learn.py").run()
+    at.switch_page("pages/model.py").run()
+    assert at.radio(key="model_backbone").value == "mobilenet_v2_035"
+    assert at.radio(key="model_weights").value == "none"
+
+
+@pytest.mark.skipif(not SHARED_WEIGHTS.is_file(), reason="needs ../shared weights")
+def test_model_page_adds_an_uploaded_weights_file_new_or_old_format(tmp_path):
+    from tlcore.backbones import BACKBONES, library_weights_file
+    from tlcore.backbones.factory import create_backbone
+
+    spec = BACKBONES["mobilenet_v2_035"]
+    at = open_page("model", tl_settings={"backbone": "mobilenet_v2_035"})
+    uploader = at.file_uploader(key="model_weights_file_mobilenet_v2_035")
+    uploader.set_value((SHARED_WEIGHTS.name, SHARED_WEIGHTS.read_bytes(), "application/octet-stream")).run()
+    assert not at.exception
+    assert at.radio(key="model_weights").value == "file"
+    assert at.session_state["tl_settings"]["weights"] == str(library_weights_file(spec))
+
+    # the older .h5 format (as Keras downloads ImageNet weights) is converted, so it still loads later
+    legacy_format = pytest.importorskip("keras.src.legacy.saving.legacy_h5_format")
+    import h5py
+
+    legacy = tmp_path / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
+    with h5py.File(legacy, "w") as handle:
+        legacy_format.save_weights_to_hdf5_group(handle, create_backbone(spec, 96, str(SHARED_WEIGHTS)))
+    at.file_uploader(key="model_weights_file_mobilenet_v2_035").set_value(
+        (legacy.name, legacy.read_bytes(), "application/octet-stream")).run()
+    assert not at.exception and not at.error
+    create_backbone(spec, 96, str(library_weights_file(spec)))  # loads without error
+
+    at.file_uploader(key="model_weights_file_mobilenet_v2_035").set_value(
+        ("other.weights.h5", b"not weights", "application/octet-stream")).run()
+    assert not at.exception
+    assert any("does not fit" in e.value for e in at.error)
+
+
+# -- Train -------------------------------------------------------------------------------------
+def test_train_page_runs_a_real_training_and_shows_curves_and_summary():
+    from tlcore.data import load_demo
+
+    settings = dict(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, freeze_depth=0,
+                    epochs=2, fine_tune_epochs=0, batch_size=32, learning_rate=1e-3, augment=[])
+    at = open_page("train", tl_dataset=load_demo(image_size=96), tl_dataset_name="Shapes (built-in demo)",
+                   tl_settings=settings)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    job = at.session_state["tl_job"]
+    # clicking around and switching pages neither stops nor restarts the job
+    at.switch_page("pages/runs.py").run()
+    at.switch_page("pages/train.py").run()
+    assert at.session_state["tl_job"] is job
+    job.join(timeout=240)
+    assert not job.running and job.error is None, job.error
+    at.run()
+    assert not at.exception
+    charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert len(charts) == 2
+    for chart in charts:
+        lines = [trace for trace in chart["data"] if trace.get("mode") == "lines+markers"]
+        assert len(lines) == 2
+        assert all(len(trace["x"]) == 2 and list(trace["x"]) == [1, 2] for trace in lines)
+    cards = card_values(at)
+    assert cards["Best validation accuracy"].endswith("%")
+    summary = "\n".join(e.value for e in at.markdown)
+    if SMALL_WEIGHTS == "none":  # without ../shared: from scratch, every block learns
+        assert cards["Fast path"] == "Not used"
+    else:
+        assert "Fast path: the frozen part ran once per picture" in summary
+    assert "test" in [link.proto.page for link in at.get("page_link")]  # "Test it on new pictures"
+    assert str(job.run.path) in at.session_state["tl_session_runs"]
+
+
+def test_train_page_stop_keeps_the_best_model_so_far():
+    from tlcore.data import load_demo
+
+    settings = dict(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, freeze_depth=0,
+                    epochs=200, fine_tune_epochs=0, batch_size=8, learning_rate=1e-3, augment=[])
+    at = open_page("train", tl_dataset=load_demo(image_size=96), tl_settings=settings)
+    at.button(key="train_start").click().run()
+    job = at.session_state["tl_job"]
+    deadline = time.monotonic() + 120
+    while job.running and job.snapshot()["epoch"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    at.run()  # the live view, with Stop enabled
+    at.button(key="train_stop").click().run()
+    job.join(timeout=120)
+    assert not job.running
+    at.run()
+    assert not at.exception
+    assert "Training was stopped early" in texts(at)
+    points = len(job.run.metadata["history"]["loss"])
+    assert 1 <= points < 200
+
+
+def test_train_page_explains_missing_imagenet_weights():
+    settings = dict(backbone="mobilenet_v2_035", weights="imagenet", input_size=96, freeze_depth=0,
+                    epochs=1, fine_tune_epochs=0, batch_size=32, learning_rate=1e-3, augment=[])
+    import keras
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: no internet in tests")
+
+    with pytest.MonkeyPatch.context() as patch:  # never reach the network
+        patch.setattr(keras.utils, "get_file", offline)
+        patch.setattr("keras.src.utils.file_utils.get_file", offline)
+        at = open_page("train", tl_settings=settings)
+        at.button(key="train_start").click().run()
+        at.session_state["tl_job"].join(timeout=120)
+        at.run()
+    assert not at.exception
+    page = texts(at)
+    assert "are not on this computer" in page
+    assert "Two ways out" in page
+    assert "tlcore fetch-weights" not in page  # no command lines for a teacher
+
+
+# -- Test and Runs -----------------------------------------------------------------------------
+def test_test_page_predicts_an_uploaded_picture(trained_run):
+    from tlcore.data import demo_folder
+
+    circle = (demo_folder() / "circle" / "circle_00.jpg").read_bytes()
+    at = open_page("test", tl_selected_run=str(trained_run.path))
+    assert at.selectbox(key="test_run").value == str(trained_run.path)
+    at.file_uploader(key="test_files").set_value(
+        [("circle.jpg", circle, "image/jpeg"), ("broken.jpg", b"nope", "image/jpeg")]).run()
+    assert not at.exception
+    answers = [v for k, v in card_values(at).items() if k == "The model says"]
+    big = [str(e.value) for e in at.markdown if 'class="tl-value"' in str(e.value)]
+    assert len(big) == 1 and any(name in big[0] for name in ("circle", "square", "triangle"))
+    assert answers
+    bars = at.get("progress")
+    assert len(bars) == 3  # top 3 classes for the one readable picture
+    assert any("broken.jpg is not a picture" in e.value for e in at.error)
+
+
+def test_runs_page_lists_runs_and_picks_the_one_to_test(trained_run, folders):
+    at = open_page("runs")
+    assert not at.exception
+    assert str(folders["workspace"]) in [c.value for c in at.code]
+    table = at.dataframe[0].value
+    assert len(table) >= 1 and "MobileNetV2 (0.35)" in set(table["Network"])
+    assert len(at.get("plotly_chart")) == 2
+    at.button(key="runs_use").click().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Test your model"]
