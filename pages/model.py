@@ -48,20 +48,9 @@ def weights_status(spec, size: int | None = None) -> str:
 
 
 def add_weights_file(spec, path) -> None:
-    """Check a weights file against ``spec`` and keep it in the library (ValueError if it does not fit).
-
-    The library keeps Keras 3 ``.weights.h5`` files; a file in the older ``.h5`` format (as Keras
-    downloads ImageNet weights) is loaded once and saved again in the new format first."""
-    if not path.name.lower().endswith(".weights.h5"):
-        from tlcore.backbones.factory import create_backbone
-
-        backbone = create_backbone(spec, None, str(path))  # raises a clear ValueError if it does not fit
-        converted = path.with_name(path.name.removesuffix(path.suffix) + "-converted.weights.h5")
-        backbone.save_weights(converted)
-        path.unlink(missing_ok=True)
-        path = converted
+    """Check a weights file against ``spec`` and keep it in the library (ValueError if it does not fit)."""
     try:
-        add_to_library(spec, path)
+        add_to_library(spec, path)  # converts the older .h5 format too
     finally:
         path.unlink(missing_ok=True)
 
@@ -165,8 +154,7 @@ with st.expander(f"Compare all {len(BACKBONES)} networks", expanded=False):
 st.header("Which blocks learn?")
 scratch = choice == "none"
 with st.spinner(f"Looking inside {spec.title}…"):
-    pretrained_view, scratch_view, features = ui.model_structure(backbone)
-view = scratch_view if scratch else pretrained_view
+    view, features = ui.model_structure(backbone)
 num_blocks = view.num_blocks
 head_params = features * n_classes + n_classes
 head_two = features * 2 + 2  # the preview's head has 2 classes
@@ -193,7 +181,7 @@ else:
         on_change=on_depth_change,
         help="0: feature extraction, only the new head learns. More: the top blocks adjust too.",
     )
-learning_backbone = view.trainable_params(depth) - head_two
+learning_backbone = view.trainable_params(depth, from_scratch=scratch) - head_two
 frozen = sum(status.params for status in view.block_status(depth)) - learning_backbone
 
 picture_column, numbers_column = st.columns([3, 2], gap="large")

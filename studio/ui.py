@@ -318,17 +318,15 @@ def thumbnails(pictures: Sequence, width: int = 96, captions: Sequence[str] | No
 def model_structure(backbone: str):
     """The classifier's *structure* for ``backbone`` (random weights, 2 classes), for previews.
 
-    Shared by every session, so it is never trained and holds no user data. Returns
-    (pretrained view, from-scratch view, pooled feature size): two TransferModel views of
-    the same Keras model, since BatchNorm layers learn only when training from scratch.
+    Shared by every session, so it is never trained and holds no user data; built without
+    touching the process-wide random seed (a job may be training meanwhile). Returns
+    (TransferModel, pooled feature size); count with ``trainable_params(depth, from_scratch=...)``.
     """
-    from tlcore.model import TransferModel, build_classifier
+    from tlcore.model import build_classifier
 
-    scratch = build_classifier(backbone, ["a", "b"], None, weights="none")
-    pretrained = TransferModel(scratch.model, scratch.backbone, scratch.spec, scratch.class_names,
-                               "imagenet", scratch.input_size)
-    features = int(scratch.model.get_layer("predictions").kernel.shape[0])
-    return pretrained, scratch, features
+    structure = build_classifier(backbone, ["a", "b"], None, weights="none", seed=None)
+    features = int(structure.model.get_layer("predictions").kernel.shape[0])
+    return structure, features
 
 
 def augmented(pixels, names: Sequence[str], seed: int):

@@ -30,7 +30,8 @@ class TrainingJob:
         self.name = name
         self.dataset_name = dataset_name
         self.run: Run | None = None
-        self.error: str | None = None
+        self.error: str | None = None  # in plain words, for the page
+        self.exception: BaseException | None = None  # what went wrong, for code (e.g. WeightsUnavailableError)
         self.details: str | None = None  # a traceback, for a log, never for the page
         self._thread = threading.Thread(target=self._work, name="tlcore-training", daemon=True)
 
@@ -63,8 +64,10 @@ class TrainingJob:
         try:
             self.trainer.fit(self.dataset)
         except WeightsUnavailableError as error:
+            self.exception = error
             self.error = str(error)
         except Exception as error:  # keep what was learned, tell the user in plain words
+            self.exception = error
             self.details = traceback.format_exc()
             self.error = f"Training stopped because of an error: {error}"
         finally:

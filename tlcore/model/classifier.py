@@ -97,12 +97,16 @@ class TransferModel:
         first_learning = self.num_blocks - depth
         return [BlockStatus(b.name, b.params, i >= first_learning) for i, b in enumerate(self.blocks)]
 
-    def trainable_params(self, depth: int | None = None) -> int:
-        """Parameters that learn at ``depth`` (head included; BatchNorm excluded unless from scratch)."""
+    def trainable_params(self, depth: int | None = None, from_scratch: bool | None = None) -> int:
+        """Parameters that learn at ``depth`` (head included; BatchNorm excluded unless from scratch).
+
+        ``from_scratch`` overrides the model's own mode: a preview built with random weights
+        can then count what a pretrained model would train."""
         depth = self.freeze_depth if depth is None else self.check_freeze_depth(depth)
+        scratch = self.from_scratch if from_scratch is None else from_scratch
         layers = list(self.head_layers)
         for block in self.blocks[self.num_blocks - depth:]:
-            layers += [l for l in block.layers if self.from_scratch or not _is_batchnorm(l)]
+            layers += [l for l in block.layers if scratch or not _is_batchnorm(l)]
         # Count variables that can learn: BatchNorm's moving statistics never do.
         return sum(int(np.prod(v.shape)) for l in layers for v in getattr(l, "weights", []) if v.trainable)
 
@@ -150,7 +154,7 @@ def build_classifier(
     weights="imagenet",
     dropout: float = 0.2,
     augment=False,
-    seed: int = 0,
+    seed: int | None = 0,
 ) -> TransferModel:
     """Build the end-to-end classifier. Arguments are checked before anything heavy is done."""
     spec = get_backbone(backbone) if isinstance(backbone, str) else backbone
@@ -163,15 +167,16 @@ def build_classifier(
     weights = resolve_weights(weights)
     augment = normalise_augment(augment)
 
-    keras.utils.set_random_seed(seed)
+    if seed is not None:  # None: do not touch the process-wide seed (e.g. for a preview)
+        keras.utils.set_random_seed(seed)
     base = create_backbone(spec, size, weights)
     inputs = keras.Input((size, size, 3), name="pixels")
     x = inputs
-    for layer in augmentation_layers(augment, seed) + preprocessing_layers(spec.preprocessing):
+    for layer in augmentation_layers(augment, seed or 0) + preprocessing_layers(spec.preprocessing):
         x = layer(x)
     x = base(x) if weights == NONE else base(x, training=False)
     x = keras.layers.GlobalAveragePooling2D(name=POOL)(x)
-    x = keras.layers.Dropout(dropout, seed=seed, name=DROPOUT)(x)
+    x = keras.layers.Dropout(dropout, seed=seed or 0, name=DROPOUT)(x)
     outputs = keras.layers.Dense(len(class_names), activation="softmax", name=PREDICTIONS)(x)
     model = keras.Model(inputs, outputs, name=f"{spec.name}_classifier")
     transfer = TransferModel(model, base, spec, class_names, weights, size)

@@ -110,8 +110,7 @@ class Trainer:
 
     # -- training ------------------------------------------------------------------------------
     def fit(self, dataset, train_indices=None, val_indices=None) -> "Trainer":
-        self.check_settings()
-        self._stop_event.clear()
+        self.check_settings()  # a stop asked for before fit starts still counts (cleared at the end)
         started = time.perf_counter()
         if train_indices is None or val_indices is None:
             train_indices, val_indices = dataset.split(self.validation_fraction, self.seed)
@@ -192,6 +191,7 @@ class Trainer:
             self._finish(transfer, pixels, labels, best, started, user_callbacks, "failed")
             raise
         self.stopped_ = self._stop_event.is_set()
+        self._stop_event.clear()  # so this Trainer can fit again
         best.restore()
         self._finish(transfer, pixels, labels, best, started, user_callbacks,
                      "stopped" if self.stopped_ else "done")
