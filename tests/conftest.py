@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,6 +17,7 @@ TEACHABLE_MACHINE = SHARED / "clients" / "teachable-machine-cats-dogs"
 
 # Never write into the user's home from tests; set before anything reads them.
 _PRIVATE = Path(tempfile.mkdtemp(prefix="tlcore-tests-"))
+atexit.register(shutil.rmtree, _PRIVATE, ignore_errors=True)
 os.environ.setdefault("TLCORE_CACHE_DIR", str(_PRIVATE / "cache"))
 os.environ.setdefault("TLCORE_WORKSPACE", str(_PRIVATE / "workspace"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -198,3 +198,27 @@ def test_real_pretrained_weights_beat_random_start_on_real_flowers(flowers96, sh
     chance = 1 / len(flowers96.class_names)
     assert pretrained.val_accuracy_ > chance + 0.3
     assert pretrained.val_accuracy_ > scratch.val_accuracy_ + 0.15
+
+
+def test_pictures_streamed_from_disk_give_the_same_features_and_model(flowers, shared_weights, tmp_path, monkeypatch):
+    """Over the memory budget, pictures are decoded into a file and read from there."""
+    from tlcore.data import ImageDataset
+
+    folder = tmp_path / "two"
+    for name in ("daisy", "tulip"):
+        (folder / name).mkdir(parents=True)
+        for path in sorted((flowers / name).glob("*.jpg"))[:15]:
+            shutil.copy(path, folder / name / path.name)
+    in_memory = ImageDataset.from_folder(folder, image_size=SIZE)
+    monkeypatch.setenv("TLCORE_MEMORY_BUDGET_MB", "0")
+    streamed = ImageDataset.from_folder(folder, image_size=SIZE)
+    assert isinstance(streamed.pixels(), np.memmap) and not isinstance(in_memory.pixels(), np.memmap)
+    assert isinstance(streamed.pixels(64), np.memmap)
+    np.testing.assert_array_equal(streamed.pixels(), in_memory.pixels())
+
+    a = trainer(shared_weights, tmp_path / "a").fit(in_memory)
+    b = trainer(shared_weights, tmp_path / "b").fit(streamed)
+    features_a = np.load(next((tmp_path / "a" / "cache").glob("*.npy")))
+    features_b = np.load(next((tmp_path / "b" / "cache").glob("*.npy")))
+    np.testing.assert_array_equal(features_a, features_b)
+    np.testing.assert_allclose(a.val_probabilities_, b.val_probabilities_, atol=1e-6)

@@ -81,7 +81,8 @@ class ImageDataset:
         classes, or a class with fewer than ``min_per_class`` usable pictures.
         """
         listing = read_folder(root)
-        decoded = _decode_all([f.path for f in listing.files], image_size)
+        pixels = new_pixel_array(len(listing.files), image_size)
+        decoded = _decode_all([f.path for f in listing.files], image_size, pixels)
 
         skipped = list(listing.skipped)
         first_with_hash: dict[str, int] = {}
@@ -104,9 +105,10 @@ class ImageDataset:
         report = DatasetReport.build(counts, skipped)
         check_usable(listing.class_names, counts, listing.empty_classes, report, min_per_class)
 
-        pixels = np.empty((len(kept), image_size, image_size, 3), dtype=np.uint8)
-        for row, index in enumerate(kept):
-            pixels[row] = decoded[index].pixels
+        for row, index in enumerate(kept):  # compact in place (index >= row): no second copy
+            if row != index:
+                pixels[row] = pixels[index]
+        pixels = pixels[: len(kept)]
         return cls(
             class_names=listing.class_names,
             paths=[f.path for f in kept_files],
@@ -208,15 +210,14 @@ class ImageDataset:
         """
         size = self.image_size if size is None else int(size)
         if size not in self._pixels_by_size:
-            decoded = _decode_all(self.paths, size)
-            out = np.empty((len(self), size, size, 3), dtype=np.uint8)
-            for row, (name, result) in enumerate(zip(self.names, decoded)):
-                if result.pixels is None:
+            out = new_pixel_array(len(self), size)
+            decoded = _decode_all(self.paths, size, out)
+            for name, result in zip(self.names, decoded):
+                if result.problem is not None:
                     raise DatasetError(
                         f"{name} could not be read again: it {result.problem}. "
                         "Load the pictures again."
                     )
-                out[row] = result.pixels
             self._pixels_by_size[size] = out
         return self._pixels_by_size[size]
 
@@ -287,13 +288,47 @@ class ImageDataset:
         return child
 
 
-def _decode_all(paths: Sequence[Path], size: int) -> list[_DecodedFile]:
-    """Read, hash and decode files in parallel (Pillow releases the GIL); order kept."""
+def memory_budget_bytes() -> int:
+    """How many bytes of decoded pictures stay in memory ($TLCORE_MEMORY_BUDGET_MB, default 1500).
+
+    Above it, pictures are decoded into a file on disk and read from there (memory-mapped):
+    the operating system keeps in memory only what is being used."""
+    return int(float(os.environ.get("TLCORE_MEMORY_BUDGET_MB", "1500")) * 1e6)
+
+
+def new_pixel_array(count: int, size: int) -> np.ndarray:
+    """An uint8 (count, size, size, 3) array: in memory, or on disk when over the budget."""
+    shape = (count, size, size, 3)
+    if count * size * size * 3 <= memory_budget_bytes():
+        return np.empty(shape, dtype=np.uint8)
+    from ..paths import cache_root
+
+    folder = cache_root() / "pixels"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=folder, suffix=".npy")
+    os.close(handle)
+    array = np.lib.format.open_memmap(name, mode="w+", dtype=np.uint8, shape=shape)
+    os.unlink(name)  # the mapping stays valid; the file goes away with it
+    return array
+
+
+def _decode_all(paths: Sequence[Path], size: int, out: np.ndarray) -> list[_DecodedFile]:
+    """Read, hash and decode files in parallel (Pillow releases the GIL) into ``out[i]``.
+
+    Order is kept; the returned records hold no pixels (they are in ``out``)."""
     if not paths:
         return []
+
+    def decode(index: int) -> _DecodedFile:
+        result = _decode_file(paths[index], size)
+        if result.pixels is not None:
+            out[index] = result.pixels
+            result.pixels = None
+        return result
+
     workers = min(32, os.cpu_count() or 1, len(paths))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda path: _decode_file(path, size), paths))
+        return list(pool.map(decode, range(len(paths))))
 
 
 def _decode_file(path: Path, size: int) -> _DecodedFile:
