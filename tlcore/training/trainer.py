@@ -145,10 +145,11 @@ class Trainer:
         total_epochs = sum(epochs for _, epochs, _, _ in phases)
         self._notify(user_callbacks, "set_phase", "waiting", total_epochs)
 
+        self._features = None
         try:
             if self.fast_path_used_:
                 self._extract_depth = depth if len(phases) > 1 else 0
-                features = self._extract(transfer, pixels, self._extract_depth, user_callbacks)
+                features = self._features = self._extract(transfer, pixels, self._extract_depth, user_callbacks)
             initial_epoch = 0
             for phase_index, (phase, epochs, phase_depth, learning_rate) in enumerate(phases):
                 if self._stop_event.is_set():
@@ -257,12 +258,27 @@ class Trainer:
         outputs = dense(dropout(pool(top(inputs, training=False))))
         return keras.Model(inputs, outputs, name="learning_part_and_head"), features
 
+    def _probabilities_from_features(self, transfer: TransferModel, indices) -> np.ndarray:
+        pool, _, dense = transfer.head_layers
+        features = self._features
+        if features.ndim == 2:
+            function = tf.function(lambda x: dense(x))
+        else:
+            top = transfer.learning_top(self._extract_depth)
+            function = tf.function(lambda x: dense(pool(top(x, training=False))))
+        return predict_batches(function, features[np.asarray(indices)], self.batch_size)
+
     def _finish(self, transfer, pixels, labels, best, started, callbacks, phase):
         self.best_epoch_ = best.best_epoch
         self.train_seconds_ = time.perf_counter() - started
         self.timings_["train_seconds"] = self.train_seconds_
         transfer.set_freeze_depth(transfer.num_blocks if transfer.from_scratch else 0)
-        self.val_probabilities_ = predict_pictures(transfer, pixels[self.val_indices_], self.batch_size)
+        if self._features is not None:
+            # The frozen part's outputs are known: run only the rest (the same layers as the
+            # end-to-end model, so the same probabilities; tests check it).
+            self.val_probabilities_ = self._probabilities_from_features(transfer, self.val_indices_)
+        else:
+            self.val_probabilities_ = predict_pictures(transfer, pixels[self.val_indices_], self.batch_size)
         predicted = self.val_probabilities_.argmax(axis=1)
         self.val_accuracy_ = float((predicted == labels[self.val_indices_]).mean()) if len(predicted) else 0.0
         self._notify(callbacks, "set_phase", phase)
