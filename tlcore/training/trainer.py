@@ -118,10 +118,12 @@ class Trainer:
         self.val_indices_ = np.asarray(val_indices)
         self.class_names_ = list(dataset.class_names)
 
-        transfer = build_classifier(
-            self.backbone, self.class_names_, self.input_size, self.weights,
-            self.dropout, self.augment, self.seed,
-        )
+        self.strategy_ = _distribution_strategy()
+        with self.strategy_.scope():
+            transfer = build_classifier(
+                self.backbone, self.class_names_, self.input_size, self.weights,
+                self.dropout, self.augment, self.seed,
+            )
         depth = transfer.num_blocks if transfer.from_scratch else transfer.check_freeze_depth(self.freeze_depth)
         self.model_ = transfer
         self.history_ = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
@@ -161,11 +163,12 @@ class Trainer:
                     train_model, x = self._fast_phase_model(transfer, phase_depth, features, phase == "head")
                 else:
                     train_model, x = transfer.model, pixels
-                train_model.compile(  # recompile: Keras reads `trainable` at compile time
-                    optimizer=keras.optimizers.Adam(learning_rate),
-                    loss="sparse_categorical_crossentropy",
-                    metrics=["accuracy"],
-                )
+                with self.strategy_.scope():
+                    train_model.compile(  # recompile: Keras reads `trainable` at compile time
+                        optimizer=keras.optimizers.Adam(learning_rate),
+                        loss="sparse_categorical_crossentropy",
+                        metrics=["accuracy"],
+                    )
                 # Orders index the whole set, so no subset of x is ever copied.
                 orders = [self.train_indices_[order] for order in
                           epoch_order(len(self.train_indices_), epochs, self.seed + phase_index)]
@@ -288,6 +291,14 @@ class Trainer:
         for callback in callbacks:
             if hasattr(callback, method):
                 getattr(callback, method)(*args)
+
+
+def _distribution_strategy():
+    """Several GPUs: mirror training across them. One GPU or none: TensorFlow's default
+    (it uses a GPU by itself when there is one)."""
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
 
 
 class _StopRequested(Exception):
