@@ -116,3 +116,13 @@ def test_export_formats(shared, tmp_path):
     assert {"model.keras", "labels.txt", "model_card.md", "predict.py"} <= set(zipfile.ZipFile(tmp_path / "bundle.zip").namelist())
     result = tlcore("export", tmp_path / "tm", "--format", "tflite", "--out", tmp_path / "m.tflite")
     assert result.returncode == 0 and (tmp_path / "m.tflite").stat().st_size > 100_000
+
+
+def test_backbones_shows_one_backbones_blocks_frozen_or_learning():
+    result = tlcore("backbones", "vgg16", "--freeze-depth", 2)
+    assert result.returncode == 0, result.stderr
+    lines = [l.strip() for l in result.stdout.splitlines()]
+    assert [l.split()[0] + " " + l.split()[1] for l in lines if l.startswith(("frozen", "learning"))][:5] == [
+        "frozen block1", "frozen block2", "frozen block3", "learning block4", "learning block5"]
+    assert "learn with pretrained weights: 12,980,226" in result.stdout  # blocks 4+5 + a 2-class head
+    assert "between 0" in one_clear_line(tlcore("backbones", "vgg16", "--freeze-depth", 9))

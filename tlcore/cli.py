@@ -29,6 +29,8 @@ def _print_err(text: str = "", end: str = "\n") -> None:
 def cmd_backbones(args) -> int:
     from .backbones import BACKBONES, imagenet_weights_cached, library_weights_file
 
+    if args.name:
+        return _show_blocks(args.name, args.freeze_depth)
     if args.json:
         rows = []
         for spec in BACKBONES.values():
@@ -51,6 +53,23 @@ def cmd_backbones(args) -> int:
         print(f"    Input {spec.input_size}×{spec.input_size}, {spec.params / 1e6:.1f} M parameters, "
               f"{spec.feature_size} features; {cached}.")
         print()
+    return 0
+
+
+def _show_blocks(name: str, depth: int) -> int:
+    """Every block of one backbone, frozen or learning at ``depth`` (structure only, no download)."""
+    from .backbones import get_backbone
+    from .model import build_classifier
+
+    spec = get_backbone(name)
+    structure = build_classifier(spec.name, ["class 1", "class 2"], None, weights="none", seed=None)
+    depth = structure.check_freeze_depth(depth)
+    print(f"{spec.title}: {structure.num_blocks} blocks; the top {depth} learn (--freeze-depth {depth}).")
+    for line in structure.summary_lines(depth):
+        print("  " + line)
+    learning = structure.trainable_params(depth, from_scratch=False)
+    print(f"Parameters that learn with pretrained weights: {learning:,} "
+          f"(BatchNorm layers stay frozen; the head is shown for 2 classes).")
     return 0
 
 
@@ -242,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("backbones", help="list the pretrained networks, with plain-language cards")
+    p.add_argument("name", nargs="?", help="show this backbone's blocks, frozen or learning")
+    p.add_argument("--freeze-depth", type=int, default=0, help="with a name: how many top blocks learn")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_backbones)
 
