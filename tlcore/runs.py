@@ -83,7 +83,7 @@ class Run:
 
         if self._predict_function is None:
             model = self.keras_model
-            self._predict_function = tf.function(lambda x: model(x, training=False))
+            self._predict_function = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         if len(pixels) == 0:
             return np.zeros((0, len(self.class_names)), "float32")
         return predict_batches(self._predict_function, pixels, 32)

@@ -1,7 +1,7 @@
 """Feed arrays to Keras in seeded, shuffled batches, without per-epoch stalls.
 
-Batches are cut in numpy (uint8 pictures or float32 features, possibly memory-mapped) and
-cast per batch, so the whole set is never copied to float32. tf.data's autotuning is off:
+Batches are gathered and cast to float32 one at a time (uint8 pictures or float32
+features, possibly memory-mapped), so the whole set is never copied to float32. tf.data's autotuning is off:
 on small CPUs it ends epochs with idle stalls of seconds.
 """
 
@@ -26,28 +26,56 @@ def _no_autotune(dataset):
     return dataset.with_options(options)
 
 
-def batch_dataset(x, y, batch_size: int, orders: list[np.ndarray]):
-    """A tf.data dataset of (x, y) batches: one epoch per iteration, following ``orders``.
+# Arrays up to this size are handed to TensorFlow once and batched inside tf.data (fast);
+# larger or memory-mapped ones are read batch by batch from Python (streamed).
+IN_GRAPH_LIMIT_BYTES = 512 * 1024 * 1024
 
-    Keras starts a new iteration each epoch; the k-th iteration follows ``orders[k]`` (the
-    last order repeats), so both training paths see the same batches in the same order."""
-    iterations = [0]
 
-    def generate():
-        order = orders[min(iterations[0], len(orders) - 1)]
-        iterations[0] += 1
-        for start in range(0, len(order), batch_size):
-            index = order[start:start + batch_size]
-            yield np.asarray(x[index], dtype="float32"), y[index]
+def training_feeds(x, y, batch_size: int, orders: list[np.ndarray], val_indices: np.ndarray):
+    """(train dataset, validation dataset, steps per epoch) for ``model.fit``.
 
-    signature = (
-        tf.TensorSpec((None, *x.shape[1:]), tf.float32),
-        tf.TensorSpec((None,), tf.int64),
-    )
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
-    # A known epoch length: Keras then neither warns nor guesses where an epoch ends.
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps(len(orders[0]), batch_size)))
-    return _no_autotune(dataset.prefetch(1))
+    The training dataset holds every epoch in turn, each following its order in ``orders``
+    (indices into x), with batches never crossing an epoch's end; fit it with
+    ``steps_per_epoch``, so Keras keeps one iterator across epochs. Both training paths see
+    the same batches in the same order."""
+    in_graph = not isinstance(x, np.memmap) and x.nbytes <= IN_GRAPH_LIMIT_BYTES
+    make = _in_graph_dataset(x, y) if in_graph else _streamed_dataset(x, y)
+    train = make(orders, batch_size)
+    val = make([np.asarray(val_indices)], batch_size)
+    return train, val, steps(len(orders[0]), batch_size)
+
+
+def _in_graph_dataset(x, y):
+    x_all, y_all = tf.constant(x), tf.constant(np.asarray(y, dtype="int64"))  # one copy, as stored (uint8 stays uint8)
+
+    def make(orders, batch_size):
+        parts = [tf.data.Dataset.from_tensor_slices(np.asarray(order, dtype="int64")).batch(batch_size)
+                 for order in orders]
+        dataset = parts[0]
+        for part in parts[1:]:
+            dataset = dataset.concatenate(part)
+        dataset = dataset.map(lambda index: (tf.cast(tf.gather(x_all, index), tf.float32), tf.gather(y_all, index)))
+        return _no_autotune(dataset.prefetch(1))
+
+    return make
+
+
+def _streamed_dataset(x, y):
+    signature = (tf.TensorSpec((None, *x.shape[1:]), tf.float32), tf.TensorSpec((None,), tf.int64))
+
+    def make(orders, batch_size):
+        def generate():
+            for order in orders:
+                for start in range(0, len(order), batch_size):
+                    index = order[start:start + batch_size]
+                    yield np.asarray(x[index], dtype="float32"), np.asarray(y[index], dtype="int64")
+
+        dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+        total = sum(steps(len(order), batch_size) for order in orders)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(total))
+        return _no_autotune(dataset.prefetch(1))
+
+    return make
 
 
 def steps(n: int, batch_size: int) -> int:
@@ -60,9 +88,13 @@ def predict_batches(function, x, batch_size: int, on_batch=None) -> np.ndarray:
     ``on_batch(done, total)`` is called after each batch (progress, and a chance to stop)."""
     outputs = []
     total = len(x)
+    batch_size = min(batch_size, max(total, 1))
     for start in range(0, total, batch_size):
         batch = np.asarray(x[start:start + batch_size], dtype="float32")
-        outputs.append(np.asarray(function(tf.constant(batch))))
+        rows = len(batch)
+        if rows < batch_size:  # pad the last batch: one shape, so the function is traced once
+            batch = np.concatenate([batch, np.zeros((batch_size - rows, *batch.shape[1:]), "float32")])
+        outputs.append(np.asarray(function(tf.constant(batch)))[:rows])
         if on_batch is not None:
             on_batch(min(start + batch_size, total), total)
     return np.concatenate(outputs) if outputs else np.zeros((0,), "float32")

@@ -19,7 +19,7 @@ from ..backbones.weights import resolve_weights
 from ..model.augmentation import normalise_augment
 from ..model.classifier import TransferModel, build_classifier
 from .features import FeatureCache, pixels_identity, weights_identity
-from .feed import batch_dataset, epoch_order, predict_batches, steps
+from .feed import epoch_order, predict_batches, steps, training_feeds
 from .progress import BestWeights, StopRequest
 
 
@@ -172,8 +172,8 @@ class Trainer:
                 # Orders index the whole set, so no subset of x is ever copied.
                 orders = [self.train_indices_[order] for order in
                           epoch_order(len(self.train_indices_), epochs, self.seed + phase_index)]
-                train_data = batch_dataset(x, labels, self.batch_size, orders)
-                val_data = batch_dataset(x, labels, self.batch_size, [self.val_indices_])
+                train_data, val_data, steps_per_epoch = training_feeds(
+                    x, labels, self.batch_size, orders, self.val_indices_)
                 self._notify(user_callbacks, "set_phase", phase, total_epochs,
                              steps(len(self.train_indices_), self.batch_size))
                 # Ours first: an epoch is recorded (and its weights kept) even if a later callback fails.
@@ -183,6 +183,7 @@ class Trainer:
                 phase_started = time.perf_counter()
                 fitted = train_model.fit(
                     train_data, validation_data=val_data, epochs=initial_epoch + epochs,
+                    steps_per_epoch=steps_per_epoch,
                     initial_epoch=initial_epoch, callbacks=callbacks, verbose=0, shuffle=False,
                 )
                 self.timings_[f"{phase}_seconds"] = time.perf_counter() - phase_started
@@ -227,9 +228,9 @@ class Trainer:
             extractor = transfer.frozen_extractor(depth)
             pool = transfer.model.get_layer("pool")
             if depth == 0:
-                function = tf.function(lambda x: pool(extractor(x, training=False)))
+                function = tf.function(lambda x: pool(extractor(x, training=False)), reduce_retracing=True)
             else:
-                function = tf.function(lambda x: extractor(x, training=False))
+                function = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
             return predict_batches(function, pixels, self.batch_size,
                                    on_batch=lambda done, total: self._extract_progress(callbacks, done, total))
 
@@ -252,7 +253,7 @@ class Trainer:
             return keras.Model(inputs, dense(dropout(inputs)), name="head"), features
         if head_only:  # boundary features: pool through the (frozen) top once, train the head
             top = transfer.learning_top(self._extract_depth)
-            function = tf.function(lambda x: pool(top(x, training=False)))
+            function = tf.function(lambda x: pool(top(x, training=False)), reduce_retracing=True)
             pooled = predict_batches(function, features, self.batch_size)
             inputs = keras.Input(pooled.shape[1:], name="features")
             return keras.Model(inputs, dense(dropout(inputs)), name="head"), pooled
@@ -265,10 +266,10 @@ class Trainer:
         pool, _, dense = transfer.head_layers
         features = self._features
         if features.ndim == 2:
-            function = tf.function(lambda x: dense(x))
+            function = tf.function(lambda x: dense(x), reduce_retracing=True)
         else:
             top = transfer.learning_top(self._extract_depth)
-            function = tf.function(lambda x: dense(pool(top(x, training=False))))
+            function = tf.function(lambda x: dense(pool(top(x, training=False))), reduce_retracing=True)
         return predict_batches(function, features[np.asarray(indices)], self.batch_size)
 
     def _finish(self, transfer, pixels, labels, best, started, callbacks, phase):
@@ -322,5 +323,5 @@ def predict_pictures(transfer: TransferModel, pixels, batch_size: int = 32) -> n
     """Class probabilities for uint8 pictures at the model's input size, batch by batch."""
     if len(pixels) == 0:
         return np.zeros((0, len(transfer.class_names)), "float32")
-    function = tf.function(lambda x: transfer.model(x, training=False))
+    function = tf.function(lambda x: transfer.model(x, training=False), reduce_retracing=True)
     return predict_batches(function, pixels, batch_size)
