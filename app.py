@@ -16,7 +16,9 @@ PAGES = [
     st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/test.py", title="Test", icon=":material/image_search:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+    st.Page("pages/share.py", title="Share", icon=":material/ios_share:"),
 ]
 
 page = st.navigation(PAGES)

@@ -25,8 +25,10 @@ def explainer():
     return gradcam, overlay
 
 
-def show_answer(run, name: str, data: bytes, prediction, truth: str | None, explain) -> None:
-    """The picture (and where the model looked), then the answer in large type and the top 3."""
+def show_answer(run, name: str, data: bytes, prediction, truth: str | None, explain, not_sure: float = 0.0) -> None:
+    """The picture (and where the model looked), then the answer in large type and the top 3.
+
+    Below the ``not_sure`` threshold the answer is "Not sure" (its best guess still named)."""
     with st.container(border=True):
         if explain is not None and prediction.error is None:
             picture_column, heat_column, answer_column = st.columns([2, 2, 3], gap="medium")
@@ -46,7 +48,13 @@ def show_answer(run, name: str, data: bytes, prediction, truth: str | None, expl
                 return
             ranked = prediction.ranked(3)
             top_probability = ranked[0][1] if ranked else 0.0
-            if truth is None:
+            if top_probability < not_sure:
+                note = (f"Its best guess, {prediction.top}, is only {top_probability:.0%} sure "
+                        f"(below your {not_sure:.0%} line)")
+                if truth is not None:
+                    note += f" · the right answer is {truth}"
+                ui.result_card("The model says", ui.NOT_SURE_WORDS, note, tone="warn")
+            elif truth is None:
                 ui.result_card("The model says", prediction.top, f"{top_probability:.0%} sure", tone="good")
             else:
                 right = truth == prediction.top
@@ -87,10 +95,14 @@ st.caption(f"{meta.get('backbone_title', meta.get('backbone', ''))} · {meta.get
            f"knows {len(run.class_names)} classes: {', '.join(ui.md(c) for c in run.class_names)}")
 
 explain = explainer()
+toggle_column, threshold_column = st.columns([1, 1], gap="large", vertical_alignment="center")
 if explain is not None:
-    show_where = st.toggle("Show where the model looked", key="test_gradcam",
-                           help="Colours the parts of the picture that counted most for the answer (Grad-CAM).")
+    with toggle_column:
+        show_where = st.toggle("Show where the model looked", key="test_gradcam",
+                               help="Colours the parts of the picture that counted most for the answer (Grad-CAM).")
     explain = explain if show_where else None
+with threshold_column:
+    not_sure = ui.not_sure_slider("test_not_sure")
 
 upload_tab, camera_tab, held_back_tab = st.tabs(
     [":material/upload: Upload pictures", ":material/photo_camera: Webcam",
@@ -133,4 +145,4 @@ except Exception:  # a damaged model file: say so plainly
     st.stop()
 
 for (name, data, truth), prediction in zip(pictures, predictions):
-    show_answer(run, name, data, prediction, truth, explain)
+    show_answer(run, name, data, prediction, truth, explain, not_sure)

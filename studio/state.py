@@ -203,3 +203,37 @@ def default_run(runs: list):
         if path in by_path:
             return by_path[path]
     return runs[0] if runs else None
+
+
+# -- the "not sure" threshold (set on Test, shown on Evaluate) ---------------------------------
+NOT_SURE = "tl_not_sure"
+DEFAULT_NOT_SURE = 0.5
+
+
+def not_sure_threshold() -> float:
+    """Below this top probability the answer is shown as "Not sure" (0 = always answer)."""
+    value = st.session_state.get(NOT_SURE, DEFAULT_NOT_SURE)
+    try:
+        return min(max(float(value), 0.0), 1.0)
+    except (TypeError, ValueError):
+        return DEFAULT_NOT_SURE
+
+
+def set_not_sure_threshold(value: float) -> None:
+    st.session_state[NOT_SURE] = min(max(float(value), 0.0), 1.0)
+
+
+# -- runs brought in from elsewhere (imports, lessons) -----------------------------------------
+def add_session_run(run, select: bool = True) -> None:
+    """Make ``run`` (imported or opened) one of this session's runs, and by default the one
+    the Test and Evaluate pages use."""
+    path = str(run.path)
+    runs = st.session_state.setdefault(SESSION_RUNS, [])
+    if path in runs:
+        runs.remove(path)
+    runs.append(path)
+    loaded_runs()[path] = run
+    if select:
+        select_run(path)
+        for key in ("test_run", "eval_run", "share_run", "runs_pick"):  # pickers start from it
+            st.session_state.pop(key, None)

@@ -339,3 +339,157 @@ def augmented(pixels, names: Sequence[str], seed: int):
     for layer in augmentation_layers(list(names), seed):
         x = layer(x, training=True)
     return np.clip(np.asarray(x), 0, 255).astype("uint8")
+
+
+# -- shared by the Test, Evaluate and Share pages ---------------------------------------------------
+NOT_SURE_WORDS = "Not sure"
+
+
+def not_sure_slider(key: str) -> float:
+    """The "not sure" slider (in percent); one value shared by every page. Returns a fraction."""
+    from . import state
+
+    if key not in st.session_state:  # a widget forgets its value when the page changes
+        st.session_state[key] = int(round(100 * state.not_sure_threshold()))
+    percent = st.slider(
+        "“Not sure” below", 0, 95, step=5, key=key, format="%d%%",
+        help="When the model is less sure of its best answer than this, it says “Not sure” "
+             "instead (its top guesses are still listed). 0% means it always answers.",
+    )
+    state.set_not_sure_threshold(percent / 100)
+    return percent / 100
+
+
+def run_choice_label(run, mine: bool = False) -> str:
+    """run_label without an accuracy it does not have (an imported model): "… · imported"."""
+    text = run_label(run, mine)
+    if (run.metadata.get("metrics") or {}).get("val_accuracy") is None:
+        text = text.replace(" · — right", " · imported" if run.metadata.get("imported") else "")
+    return text
+
+
+def run_picker(runs: Sequence, key: str, label: str):
+    """A select box of ``runs`` that starts from (and sets) the session's chosen run, as on Test."""
+    from . import state
+
+    by_path = {str(run.path): run for run in runs}
+    if st.session_state.get(key) not in by_path:
+        st.session_state[key] = str(state.default_run(list(runs)).path)
+    mine = set(state.session_runs())
+    chosen = st.selectbox(label, list(by_path), key=key,
+                          format_func=lambda p: run_choice_label(by_path[p], p in mine))
+    state.select_run(chosen)
+    return by_path[chosen]
+
+
+def run_facts(run) -> str:
+    """One caption line: network, weights, classes."""
+    meta = run.metadata
+    return (f"{meta.get('backbone_title', meta.get('backbone', ''))} · {meta.get('weights_source', '')} · "
+            f"knows {len(run.class_names)} classes: {', '.join(md(c) for c in run.class_names)}")
+
+
+def new_upload(key: str, files) -> bool:
+    """True once per new upload in the uploader ``key`` (reruns do not handle it again)."""
+    if not files:
+        return False
+    files = files if isinstance(files, list) else [files]
+    signature = tuple(f.file_id for f in files)
+    if st.session_state.get(f"{key}_done") == signature:
+        return False
+    st.session_state[f"{key}_done"] = signature
+    return True
+
+
+def picture_grid(items: Sequence[tuple], columns: int = 4, width: int | str = "stretch") -> None:
+    """Pictures in a grid: ``items`` are (uint8 picture, markdown under it[, small caption])."""
+    items = list(items)
+    for start in range(0, len(items), columns):
+        row = st.columns(columns, gap="medium")
+        for column, item in zip(row, items[start:start + columns]):
+            picture, text, *rest = item
+            with column:
+                st.image(picture, width=width)
+                st.markdown(text)
+                if rest and rest[0]:
+                    st.caption(rest[0])
+
+
+def short_name(name: str, limit: int = 22) -> str:
+    """A file name short enough for a caption: "13648603305_12…n.jpg"."""
+    name = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    if len(name) <= limit:
+        return name
+    keep = limit - 1
+    return name[: keep - keep // 3] + "…" + name[-(keep // 3):]
+
+
+def confusion_figure(matrix, class_names: Sequence[str], selected: tuple[int, int] | None = None) -> go.Figure:
+    """The confusion matrix: rows are the right answers, columns the model's answers, the
+    count in each square. Under the coloured squares (a heatmap) lie invisible square markers,
+    one per cell: Plotly heatmaps cannot be selected, markers can (the cell's indices are the
+    marker's customdata)."""
+    counts = [[int(v) for v in row] for row in matrix]
+    names = [str(name) for name in class_names]
+    n = len(names)
+    per_row = [sum(row) for row in counts]
+    share = [[counts[t][p] / per_row[t] if per_row[t] else 0.0 for p in range(n)] for t in range(n)]
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(
+        z=counts, x=names, y=names, text=[[f"{v:,}" for v in row] for row in counts], texttemplate="%{text}",
+        textfont=dict(size=max(16, min(30, 120 // max(n, 1)))), colorscale="Blues", showscale=False,
+        xgap=3, ygap=3, hoverinfo="skip", name="pictures",
+    ))
+    cells = [(t, p) for t in range(n) for p in range(n)]
+    marker_size = max(24, min(90, 520 // max(n, 1)))
+    fig.add_trace(go.Scatter(
+        x=[names[p] for _, p in cells], y=[names[t] for t, _ in cells], mode="markers",
+        marker=dict(symbol="square", size=marker_size, color="rgba(0,0,0,0)"),
+        customdata=[[t, p, counts[t][p], f"{share[t][p]:.0%}"] for t, p in cells],
+        hovertemplate="Really <b>%{y}</b>, the model said <b>%{x}</b><br>"
+                      "%{customdata[2]} pictures (%{customdata[3]} of this row)<extra></extra>",
+        showlegend=False, name="cells",
+    ))
+    if selected is not None:
+        t, p = selected
+        fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5,
+                      line=dict(color=VALIDATION_COLOUR, width=5))
+    size = FONT_SIZE + 2
+    fig.update_xaxes(title_text="What the model answered", type="category", categoryorder="array",
+                     categoryarray=names, side="top", fixedrange=True, tickfont=dict(size=size),
+                     showgrid=False, zeroline=False)
+    fig.update_yaxes(title_text="The right answer", type="category", categoryorder="array",
+                     categoryarray=names, autorange="reversed", fixedrange=True, tickfont=dict(size=size),
+                     showgrid=False, zeroline=False)
+    fig.update_layout(
+        font=dict(size=FONT_SIZE), height=min(760, 170 + 95 * n), margin=dict(l=10, r=10, t=70, b=10),
+        hovermode="closest", dragmode=False, plot_bgcolor="white",
+    )
+    return fig
+
+
+def threshold_figure(curve: Sequence[tuple[float, float, float | None]], threshold: float | None = None) -> go.Figure:
+    """What the "not sure" line changes: the share of pictures answered, and how often those
+    answers are right, for each threshold."""
+    xs = [float(t) for t, _, _ in curve]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=xs, y=[a for _, _, a in curve], name="Right, among the pictures it answers", mode="lines+markers",
+        line=dict(color=HEAD_COLOUR, width=4), marker=dict(size=8), connectgaps=False,
+        hovertemplate="%{y:.0%} right<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        x=xs, y=[c for _, c, _ in curve], name="Pictures it answers (not “not sure”)", mode="lines+markers",
+        line=dict(color=TRAIN_COLOUR, width=4, dash="dash"), marker=dict(size=8),
+        hovertemplate="answers %{y:.0%}<extra></extra>",
+    ))
+    if threshold is not None:
+        fig.add_vline(x=threshold, line=dict(color=VALIDATION_COLOUR, width=3, dash="dot"))
+        fig.add_annotation(x=threshold, y=1.04, yref="y", text=f"your line: {threshold:.0%}", showarrow=False,
+                           xanchor="left", yanchor="bottom", font=dict(size=FONT_SIZE, color=VALIDATION_COLOUR))
+    fig.update_xaxes(title_text="“Not sure” below this confidence", range=[-0.02, 1.02], tickformat=".0%",
+                     dtick=0.1)
+    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="Share of pictures")
+    fig = _base_layout(fig, "Saying “not sure” more often: fewer answers, more of them right")
+    fig.update_layout(legend=dict(y=-0.28))
+    return fig
