@@ -37,3 +37,32 @@ def test_a_zip_that_is_not_a_project_is_refused(tmp_path):
         archive.writestr("cats/a.txt", "hello")
     with pytest.raises(ValueError, match="not a Transfer Learning Studio project"):
         open_project(tmp_path / "x.zip", workspace=tmp_path / "ws", work_dir=tmp_path)
+
+
+def test_same_names_survive_and_a_different_run_is_not_mistaken_for_ours(demo_dataset_96, shared_weights, tmp_path):
+    import shutil
+
+    from tlcore.data import ImageDataset
+    from tlcore.runs import save_run
+    from tlcore.training import Trainer
+
+    folder = tmp_path / "pictures"
+    for class_name in demo_dataset_96.class_names:
+        for i, path in enumerate([p for p, l in zip(demo_dataset_96.paths, demo_dataset_96.labels)
+                                  if demo_dataset_96.class_names[l] == class_name][:6]):
+            target = folder / class_name / f"sub{i % 2}" / f"same{i // 2}.jpg"  # same names, two folders
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+    dataset = ImageDataset.from_folder(folder, image_size=96)
+    assert len(dataset) == 18
+    fitted = Trainer("mobilenet_v2_035", weights=shared_weights, input_size=96, epochs=1,
+                     cache_dir=tmp_path / "cache").fit(dataset)
+    run = save_run(fitted, dataset, tmp_path / "ws1" / "run-a")
+    file = save_project(tmp_path / "l.tlproject", dataset, {}, [run])
+    (tmp_path / "ws2" / "run-a").mkdir(parents=True)  # a different run already has that name
+    (tmp_path / "ws2" / "run-a" / "run.json").write_text("{}")
+    project = open_project(file, workspace=tmp_path / "ws2", work_dir=tmp_path, image_size=96)
+    assert len(project.dataset) == 18
+    assert project.runs[0].path.name == "run-a-2"
+    again = open_project(file, workspace=tmp_path / "ws2", work_dir=tmp_path, image_size=96)
+    assert again.runs[0].path.name == "run-a-2"  # the same run is reused, not copied again

@@ -47,8 +47,9 @@ def save_project(path, dataset: ImageDataset, settings: dict | None = None, runs
     partial = path.with_name(path.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("project.json", json.dumps(manifest, indent=2))
-        for file, label in zip(dataset.paths, dataset.labels):
-            archive.write(file, f"pictures/{dataset.class_names[int(label)]}/{Path(file).name}")
+        for index, (file, label) in enumerate(zip(dataset.paths, dataset.labels)):
+            # numbered: two pictures with the same name (from different folders) both survive
+            archive.write(file, f"pictures/{dataset.class_names[int(label)]}/{index:05d}-{Path(file).name}")
         for run in runs:
             for file in sorted(run.path.rglob("*")):
                 if file.is_file():
@@ -72,9 +73,22 @@ def open_project(source, workspace, work_dir=None, image_size: int = DEFAULT_IMA
         source_dir = work / "runs" / name
         if not (source_dir / "model.keras").is_file():
             continue
-        target = workspace / name
+        target = _free_or_same(workspace / name, source_dir)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copytree(source_dir, target)
         runs.append(load_run(target))
     return Project(manifest.get("name", "Lesson"), dataset, manifest.get("settings", {}), runs)
+
+
+def _free_or_same(target: Path, source_dir: Path) -> Path:
+    """``target`` if free or already holding this very run; else a free sibling name."""
+    candidate, n = target, 1
+    while candidate.exists():
+        same = all((candidate / f).is_file() and (candidate / f).read_bytes() == (source_dir / f).read_bytes()
+                   for f in ("run.json", "model.keras") if (source_dir / f).is_file())
+        if same:
+            return candidate
+        n += 1
+        candidate = target.with_name(f"{target.name}-{n}")
+    return candidate
