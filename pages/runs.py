@@ -36,12 +36,14 @@ def row(run) -> dict:
         notes.append("stopped early")
     if meta.get("fast_path"):
         notes.append("fast path")
+    if meta.get("imported"):
+        notes.append("imported")
     return {
         "Trained": str(meta.get("created", "")).replace("T", " ")[:16],
         "Network": ui.short_title(meta.get("backbone_title") or meta.get("backbone", "?")),
         "Weights": ui.short_weights(meta),
         "Blocks that learn": int(meta.get("freeze_depth") or 0),
-        "Epochs": f"{epochs} + {fine_tune}" if fine_tune else str(epochs),
+        "Epochs": "—" if meta.get("imported") else (f"{epochs} + {fine_tune}" if fine_tune else str(epochs)),
         "Validation accuracy": None if accuracy is None else round(100 * float(accuracy), 1),
         "Time": ui.duration_text(seconds),
         "Notes": ", ".join(notes),

@@ -357,7 +357,7 @@ def project_tab() -> None:
             st.session_state["share_project_runs"] = [p for p in by_path if p in mine or p == state.selected_run()]
         st.session_state["share_project_runs"] = [p for p in st.session_state["share_project_runs"] if p in by_path]
         chosen = st.multiselect("Trained models to put in it", list(by_path), key="share_project_runs",
-                                format_func=lambda p: ui.run_choice_label(by_path[p], p in mine),
+                                format_func=lambda p: ui.run_label(by_path[p], p in mine),
                                 placeholder="None: pictures and settings only")
         ready = built_file(("project", "lesson")) is not None
         if st.button("Make the lesson file again" if ready else "Make the lesson file", key="share_make_project",

@@ -113,7 +113,8 @@ def run_label(run, mine: bool = False) -> str:
     title = meta.get("backbone_title") or meta.get("backbone") or "?"
     default_name = f"{title} · {meta.get('weights_source', '')}"
     name = run.name if run.name and run.name != default_name else f"{short_title(title)} · {short_weights(meta)}"
-    return f"{when} · {name} · {percent_text(accuracy)} right" + (" · this session" if mine else "")
+    quality = f"{percent_text(accuracy)} right" if accuracy is not None else ("imported" if meta.get("imported") else "not measured")
+    return f"{when} · {name} · {quality}" + (" · this session" if mine else "")
 
 
 def short_title(title: str) -> str:
@@ -124,8 +125,9 @@ def short_title(title: str) -> str:
 
 
 def short_weights(meta: dict) -> str:
-    """ImageNet / your weights file / from scratch."""
-    return {"imagenet": "ImageNet", "none": "from scratch"}.get(meta.get("weights"), "your weights file")
+    """ImageNet / Teachable Machine / your weights file / from scratch."""
+    return {"imagenet": "ImageNet", "none": "from scratch", "teachable-machine": "Teachable Machine"}.get(
+        meta.get("weights"), "your weights file")
 
 
 # -- cards ---------------------------------------------------------------------------------------
@@ -360,14 +362,6 @@ def not_sure_slider(key: str) -> float:
     return percent / 100
 
 
-def run_choice_label(run, mine: bool = False) -> str:
-    """run_label without an accuracy it does not have (an imported model): "… · imported"."""
-    text = run_label(run, mine)
-    if (run.metadata.get("metrics") or {}).get("val_accuracy") is None:
-        text = text.replace(" · — right", " · imported" if run.metadata.get("imported") else "")
-    return text
-
-
 def run_picker(runs: Sequence, key: str, label: str):
     """A select box of ``runs`` that starts from (and sets) the session's chosen run, as on Test."""
     from . import state
@@ -377,7 +371,7 @@ def run_picker(runs: Sequence, key: str, label: str):
         st.session_state[key] = str(state.default_run(list(runs)).path)
     mine = set(state.session_runs())
     chosen = st.selectbox(label, list(by_path), key=key,
-                          format_func=lambda p: run_choice_label(by_path[p], p in mine))
+                          format_func=lambda p: run_label(by_path[p], p in mine))
     state.select_run(chosen)
     return by_path[chosen]
 
