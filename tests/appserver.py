@@ -130,11 +130,13 @@ def wait_rerun(page, timeout_ms: int = 60_000) -> None:
     wait_idle(page, timeout_ms)
 
 
-def go_to(page, title: str, url_path: str | None = None, timeout_ms: int = 60_000) -> None:
+def go_to(page, title: str, timeout_ms: int = 60_000) -> None:
     """Click a page in the sidebar navigation (keeps the session, unlike page.goto)."""
     link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+    target = link.get_attribute("href")  # the default page's is the app's root
     link.click()
-    page.wait_for_url(f"**/{url_path or title.lower()}", timeout=timeout_ms)
+    if target:
+        page.wait_for_url(target, timeout=timeout_ms)
     wait_rerun(page, timeout_ms)
 
 
@@ -143,13 +145,15 @@ def widget(page, key: str):
     return page.locator(f".st-key-{key}")
 
 
-def reveal(page, locator) -> None:
-    """Open the expander that hides ``locator``, if it is in a closed one."""
-    if locator.first.is_visible():
+def reveal(page, key: str) -> None:
+    """Open the expander that holds the widget ``key``, if it is in a closed one."""
+    box = widget(page, key)
+    if box.is_visible():
         return
-    expander = page.get_by_test_id("stExpander").filter(has=locator).last
+    expander = page.get_by_test_id("stExpander").filter(has=page.locator(f".st-key-{key}")).last
     expander.locator("summary").first.click()
-    locator.first.wait_for(state="visible")
+    box.wait_for(state="visible")
+    wait_idle(page)
 
 
 def settle(page, timeout_ms: int = 30_000) -> None:
@@ -190,3 +194,19 @@ def screenshot_full(page, paths, width: int = VIEWPORT["width"], min_height: int
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(path))
     page.set_viewport_size({"width": width, "height": min_height})
+
+
+def choose_on_slider(page, key: str, value: str, timeout_ms: int = 60_000) -> None:
+    """Move the (select_)slider ``key`` to the option shown as ``value``, with the keyboard."""
+    reveal(page, key)
+    thumb = widget(page, key).get_by_role("slider").first
+    thumb.focus()
+    if thumb.get_attribute("aria-valuetext") != value:
+        thumb.press("Home")
+        for _ in range(int(thumb.get_attribute("max") or 100) + 1):
+            if thumb.get_attribute("aria-valuetext") == value:
+                break
+            thumb.press("ArrowRight")
+        else:
+            raise AssertionError(f"the slider {key!r} has no option {value!r}")
+    wait_rerun(page, timeout_ms)

@@ -1,0 +1,323 @@
+"""The Studio, end to end: a teacher's journey in real Chromium against the real server.
+
+Learn → Data (upload a zip of three classes) → Model (MobileNetV2 0.35, the weights file the
+teacher added once) → Train (2 epochs; the curves get a point per epoch) → Test (a new
+picture gets an answer) → reload the browser → Runs (the run is still listed).
+
+A full-page screenshot of each page goes to the test's tmp_path; with
+TLCORE_UPDATE_SCREENSHOTS=1 also to docs/screenshots/ (the README's pictures).
+
+    python -m pytest tests/test_e2e.py -q -x -s
+    TLCORE_UPDATE_SCREENSHOTS=1 python -m pytest tests/test_e2e.py -q -x -s
+
+Nothing reaches the network. With ../shared (real flower photos and MobileNetV2 0.35 weights)
+the run is realistic; without it, drawn pictures are trained from scratch at 96 px.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import re
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from appserver import (
+    VIEWPORT,
+    app_server,
+    choose_on_slider,
+    chromium_missing,
+    go_to,
+    launch_chromium,
+    log_tail,
+    reveal,
+    screenshot_full,
+    settle,
+    wait_idle,
+    wait_rerun,
+    widget,
+)
+
+_MISSING = chromium_missing()
+if _MISSING:
+    pytest.skip(_MISSING, allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SHARED_WEIGHTS = SHARED / "weights" / "mobilenet_v2_0.35_224_no_top.weights.h5"
+FLOWERS = SHARED / "data" / "flowers5"
+CLASSES = ("daisy", "sunflower", "rose")
+PER_CLASS = 12
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+TRAIN_TIMEOUT_S = 180
+STEP_TIMEOUT_MS = 90_000  # one page's script run (the first TensorFlow import is on the Model page)
+
+
+# -- material ------------------------------------------------------------------------------------
+def real_material() -> bool:
+    return SHARED_WEIGHTS.is_file() and all(len(list((FLOWERS / c).glob("*.jpg"))) > PER_CLASS for c in CLASSES)
+
+
+def drawn_picture(shape: str, rng: random.Random, size: int = 96) -> bytes:
+    """A shape on a noisy background, as JPEG bytes (used when ../shared is absent)."""
+    from PIL import Image, ImageDraw
+
+    background = tuple(rng.randrange(120, 256) for _ in range(3))
+    image = Image.new("RGB", (size, size), background)
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x, y = rng.randrange(size), rng.randrange(size)
+        draw.line((x, y, rng.randrange(size), rng.randrange(size)), fill=tuple(rng.randrange(256) for _ in range(3)))
+    colour = tuple(rng.randrange(0, 110) for _ in range(3))
+    r = rng.randrange(size // 5, size // 3)
+    cx, cy = rng.randrange(r + 2, size - r - 2), rng.randrange(r + 2, size - r - 2)
+    if shape == "circle":
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
+    elif shape == "square":
+        draw.rectangle((cx - r, cy - r, cx + r, cy + r), fill=colour)
+    else:
+        draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=colour)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+@pytest.fixture
+def material(tmp_path):
+    """The zip a teacher would upload, one new picture to test, and the cache with the weights file."""
+    cache = tmp_path / "cache"
+    real = real_material()
+    classes = CLASSES if real else ("circle", "square", "triangle")
+    archive = tmp_path / "flowers.zip" if real else tmp_path / "shapes.zip"
+    rng = random.Random(0)
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for name in classes:
+            if real:
+                for photo in sorted((FLOWERS / name).glob("*.jpg"))[:PER_CLASS]:
+                    bundle.write(photo, f"{archive.stem}/{name}/{photo.name}")  # at their own small size
+            else:
+                for i in range(PER_CLASS):
+                    bundle.writestr(f"{archive.stem}/{name}/{name}_{i:02d}.jpg", drawn_picture(name, rng))
+    if real:
+        # A photo the model never saw. What a teacher who uploaded the weights file once has:
+        test_picture = sorted((FLOWERS / "sunflower").glob("*.jpg"))[PER_CLASS]
+        (cache / "weights").mkdir(parents=True)
+        shutil.copyfile(SHARED_WEIGHTS, cache / "weights" / "mobilenet_v2_035.weights.h5")
+    else:
+        test_picture = tmp_path / "new_circle.jpg"
+        test_picture.write_bytes(drawn_picture("circle", random.Random(99)))
+    return {"real": real, "classes": classes, "zip": archive, "picture": test_picture, "cache": cache}
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """Where screenshots go: always tmp_path/screenshots; docs/screenshots when asked to update them."""
+    folders = [tmp_path / "screenshots"]
+    if os.environ.get("TLCORE_UPDATE_SCREENSHOTS") == "1":
+        folders.append(DOCS_SCREENSHOTS)
+
+    def take(page, name: str) -> None:
+        screenshot_full(page, [folder / f"{name}.png" for folder in folders])
+
+    take.folders = folders
+    return take
+
+
+# -- steps ---------------------------------------------------------------------------------------
+def main_text(page) -> str:
+    return page.get_by_test_id("stMain").inner_text()
+
+
+def fail_on_error(page) -> None:
+    """Stop at once, with the app's words, if the page shows an error or an exception."""
+    for test_id in ("stException", "stAlertContentError"):
+        boxes = page.get_by_test_id(test_id)
+        if boxes.count():
+            raise AssertionError(f"the app shows an error: {boxes.first.inner_text()!r}")
+
+
+def learn(page, url, shots) -> None:
+    page.goto(url)
+    wait_idle(page, STEP_TIMEOUT_MS)
+    assert re.search(r"/(learn)?$", page.url), page.url
+    page.get_by_role("heading", level=1).first.wait_for()
+    assert "transfer learning" in main_text(page).lower()
+    assert page.get_by_test_id("stGraphVizChart").count() == 1, "the idea-in-one-picture diagram is missing"
+    fail_on_error(page)
+    settle(page)
+    shots(page, "learn")
+
+
+def data(page, material, shots) -> None:
+    go_to(page, "Data", timeout_ms=STEP_TIMEOUT_MS)
+    zip_box = widget(page, "data_zip")
+    zip_box.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(material["zip"]))
+    total = len(material["classes"]) * PER_CLASS
+    page.get_by_text(f"Read {total} pictures in {len(material['classes'])} classes").wait_for(timeout=STEP_TIMEOUT_MS)
+    wait_idle(page, STEP_TIMEOUT_MS)
+    fail_on_error(page)
+    text = main_text(page)
+    for name in material["classes"]:
+        assert f"{name} · {PER_CLASS} pictures" in text, f"no count for class {name!r} on the Data page"
+    sidebar = page.get_by_test_id("stSidebar").inner_text()
+    assert f"{total} in {len(material['classes'])} classes" in sidebar, sidebar
+    settle(page)
+    shots(page, "data")
+
+
+def model(page, material, shots) -> None:
+    go_to(page, "Model", timeout_ms=STEP_TIMEOUT_MS)
+    widget(page, "model_backbone").get_by_text("MobileNetV2 (0.35", exact=False).click()
+    wait_rerun(page, STEP_TIMEOUT_MS)
+    weights = "Weights file you added" if material["real"] else "None — from scratch"
+    widget(page, "model_weights").get_by_text(weights, exact=False).click()
+    wait_rerun(page, STEP_TIMEOUT_MS)
+    assert widget(page, "model_weights").get_by_role("radio", name=re.compile(weights), checked=True).count() == 1, \
+        f"the starting weights {weights!r} could not be chosen (is the weights file in the library?)"
+
+    reveal(page, "model_epochs")  # it may live under "Advanced"
+    epochs = widget(page, "model_epochs").locator("input")
+    if epochs.input_value() != "2":
+        epochs.fill("2")
+        epochs.press("Enter")
+        wait_rerun(page, STEP_TIMEOUT_MS)
+    assert epochs.input_value() == "2"
+    # 30 training pictures in batches of 32 would be one learning step per epoch: take 8.
+    choose_on_slider(page, "model_batch", "8", STEP_TIMEOUT_MS)
+    if not material["real"]:
+        choose_on_slider(page, "model_size", "96", STEP_TIMEOUT_MS)  # from scratch: keep it quick
+    fail_on_error(page)
+    assert "2 epochs" in main_text(page), "the 'What will happen' plan does not say 2 epochs"
+    settle(page)
+    shots(page, "model")
+
+
+def curve_points(page) -> list[list[dict]]:
+    """Per learning-curve chart on the page: its traces' names and x values (Plotly's own data)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll("[class*='st-key-train_curves'] .js-plotly-plot")].map(
+              (plot) => (plot.data || []).map((trace) => ({name: trace.name, x: [...(trace.x || [])]})))"""
+    )
+
+
+def train(page, shots) -> str:
+    go_to(page, "Train", timeout_ms=STEP_TIMEOUT_MS)
+    text = main_text(page)
+    assert "MobileNetV2" in text and "0.35" in text, "the Train page does not show the chosen network"
+    widget(page, "train_start").get_by_role("button").click()
+    finished = page.get_by_text("Training finished", exact=False)
+    deadline = time.monotonic() + TRAIN_TIMEOUT_S
+    while not finished.count():
+        fail_on_error(page)
+        if time.monotonic() > deadline:
+            progress = page.get_by_test_id("stProgress")
+            shown = progress.first.inner_text() if progress.count() else "no progress bar"
+            raise AssertionError(f"training did not finish in {TRAIN_TIMEOUT_S} s (the page shows: {shown!r})")
+        page.wait_for_timeout(500)
+    wait_idle(page, STEP_TIMEOUT_MS)
+    fail_on_error(page)
+
+    charts = curve_points(page)
+    assert len(charts) == 2, f"expected the accuracy and loss charts, found {len(charts)}"
+    for traces in charts:
+        assert len(traces) == 2, traces  # training and validation pictures
+        for trace in traces:
+            assert trace["x"] == [1, 2], f"{trace['name']}: points at epochs {trace['x']}, expected [1, 2]"
+    # ...and drawn: one marker per epoch in each line.
+    for key in ("train_curves_accuracy", "train_curves_loss"):
+        for trace in widget(page, key).locator(".scatterlayer .trace").all():
+            assert trace.locator("path.point").count() == 2
+    best = page.locator(".tl-card", has_text="Best validation accuracy").inner_text()
+    accuracy = re.search(r"\d+%", best)
+    assert accuracy, best
+    settle(page)
+    shots(page, "train")
+    return accuracy.group(0)
+
+
+def try_a_picture(page, material, shots) -> None:
+    go_to(page, "Test", timeout_ms=STEP_TIMEOUT_MS)
+    uploader = widget(page, "test_files")
+    uploader.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(material["picture"]))
+    answer = page.locator(".tl-card", has_text="The model says")
+    answer.wait_for(timeout=STEP_TIMEOUT_MS)
+    wait_idle(page, STEP_TIMEOUT_MS)
+    fail_on_error(page)
+    said = answer.inner_text()
+    classes = "|".join(map(re.escape, material["classes"]))
+    assert re.search(rf"\b({classes})\b", said), f"no class name in the answer: {said!r}"
+    assert re.search(r"\b\d{1,3}% sure", said), f"no percentage in the answer: {said!r}"
+    if widget(page, "test_gradcam").count():  # where the model looked: a better picture for the README
+        widget(page, "test_gradcam").locator("label").first.click()
+        wait_rerun(page, STEP_TIMEOUT_MS)
+        answer.wait_for(timeout=STEP_TIMEOUT_MS)
+        fail_on_error(page)
+    settle(page)
+    shots(page, "test")
+
+
+def runs(page, accuracy: str, shots) -> None:
+    page.reload()
+    wait_idle(page, STEP_TIMEOUT_MS)
+    go_to(page, "Runs", timeout_ms=STEP_TIMEOUT_MS)
+    fail_on_error(page)
+    page.get_by_test_id("stDataFrame").wait_for(timeout=STEP_TIMEOUT_MS)  # the table of runs
+    widget(page, "runs_pick").wait_for()
+    # The table is drawn on a canvas; the run's one-line label is in the picker below it.
+    label = re.compile(rf"MobileNetV2 \(0\.35\).*\b{re.escape(accuracy)} right")
+    expect(widget(page, "runs_pick").get_by_role("combobox")).to_have_value(label, timeout=STEP_TIMEOUT_MS)
+    settle(page)
+    shots(page, "runs")
+
+
+# -- the journey ---------------------------------------------------------------------------------
+def test_studio_journey(tmp_path, material, shots):
+    env = {
+        "TLCORE_WORKSPACE": str(tmp_path / "tlcore-workspace"),
+        "TLCORE_CACHE_DIR": str(material["cache"]),
+        "KERAS_HOME": str(tmp_path / "keras"),  # no ImageNet file ever looks cached; nothing downloads
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    started = time.monotonic()
+    with app_server(env) as url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(30_000)
+        step = "start"
+        try:
+            for step in ("learn", "data", "model", "train", "test", "runs"):
+                if step == "learn":
+                    learn(page, url, shots)
+                elif step == "data":
+                    data(page, material, shots)
+                elif step == "model":
+                    model(page, material, shots)
+                elif step == "train":
+                    accuracy = train(page, shots)
+                elif step == "test":
+                    try_a_picture(page, material, shots)
+                else:
+                    runs(page, accuracy, shots)
+                print(f"  {step:<6} done at {time.monotonic() - started:5.1f} s")
+        except BaseException:
+            failure = tmp_path / f"failure-{step}.png"
+            try:
+                page.screenshot(path=str(failure))
+            except Exception:
+                pass
+            print(f"\nFailed at the {step!r} step; screenshot {failure}\nServer log ({url.log}):\n{log_tail(url)}")
+            raise
+        finally:
+            browser.close()
+    runs_saved = [p for p in Path(env["TLCORE_WORKSPACE"]).iterdir() if p.is_dir()]
+    assert len(runs_saved) == 1, runs_saved
+    print(f"  screenshots in {', '.join(map(str, shots.folders))}")
