@@ -28,7 +28,7 @@ WEIGHT_LABELS = {
     "none": "None — from scratch (needs far more pictures and time)",
 }
 SIZES = (96, 128, 160, 192, 224, 256, 299)
-BATCH_SIZES = (8, 16, 32, 64, 128)
+BATCH_SIZES = ("Auto", 8, 16, 32, 64, 128)
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 PENDING_WEIGHTS = "model_weights_next"
 
@@ -254,7 +254,7 @@ if augment:
 with st.expander("Advanced"):
     size = st.select_slider("Picture size (pixels): smaller is faster, larger sees more detail", sizes,
                             key="model_size")
-    seed("model_batch", saved["batch_size"] if saved["batch_size"] in BATCH_SIZES else 32)
+    seed("model_batch", saved["batch_size"] if saved["batch_size"] in BATCH_SIZES else "Auto")
     batch_size = st.select_slider("Batch size (pictures per learning step)", BATCH_SIZES, key="model_batch")
     seed("model_lr", min(LEARNING_RATES, key=lambda lr: abs(lr - float(saved["learning_rate"]))))
     learning_rate = st.select_slider("Learning rate (size of each learning step)", LEARNING_RATES,
@@ -271,7 +271,7 @@ settings = {
     "freeze_depth": 0 if scratch else int(depth),
     "epochs": int(epochs),
     "fine_tune_epochs": 0 if scratch or depth == 0 else int(fine_tune_epochs),
-    "batch_size": int(batch_size),
+    "batch_size": "auto" if batch_size == "Auto" else int(batch_size),
     "learning_rate": float(learning_rate),
     "augment": augment,
 }

@@ -38,7 +38,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "freeze_depth": 0,
     "epochs": 5,
     "fine_tune_epochs": 0,
-    "batch_size": 32,
+    "batch_size": "Auto",
     "learning_rate": 1e-3,
     "augment": [],
 }

@@ -222,3 +222,13 @@ def test_pictures_streamed_from_disk_give_the_same_features_and_model(flowers, s
     features_b = np.load(next((tmp_path / "b" / "cache").glob("*.npy")))
     np.testing.assert_array_equal(features_a, features_b)
     np.testing.assert_allclose(a.val_probabilities_, b.val_probabilities_, atol=1e-6)
+
+
+def test_auto_batch_size_gives_small_sets_enough_learning_steps(small_flowers, shared_weights, tmp_path):
+    from tlcore.training.trainer import auto_batch_size
+
+    assert auto_batch_size(30) == 4 and auto_batch_size(96) == 12 and auto_batch_size(5000) == 32
+    t = trainer(shared_weights, tmp_path, epochs=1, batch_size="auto").fit(small_flowers)
+    assert t.batch_size_ == auto_batch_size(len(t.train_indices_)) == 12  # 96 training pictures
+    with pytest.raises(ValueError, match="'auto' or at least 1"):
+        Trainer(batch_size=0).check_settings()

@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--freeze-depth", type=int, default=0, help="how many top blocks of the backbone learn (0: only the new head)")
     p.add_argument("--epochs", type=int, default=5, help="epochs training the new head (default 5)")
     p.add_argument("--fine-tune-epochs", type=int, default=None, help="epochs fine-tuning the top blocks (default: as many as --epochs when --freeze-depth > 0)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", default="auto", help="pictures per learning step: auto (32, smaller for small sets) or a number")
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--fine-tune-learning-rate", type=float, default=None, help="default: a tenth of --learning-rate")
     p.add_argument("--augment", nargs="?", const="all", default=None, help="augment pictures while training: all, or a list like flip,zoom")

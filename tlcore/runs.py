@@ -135,7 +135,8 @@ def run_metadata(trainer, dataset, name: str | None = None, dataset_name: str | 
     settings = {
         "epochs": int(trainer.epochs),
         "fine_tune_epochs": int(trainer.resolved_fine_tune_epochs),
-        "batch_size": int(trainer.batch_size),
+        "batch_size": int(trainer.batch_size_),
+        "batch_size_setting": str(trainer.batch_size),
         "learning_rate": float(trainer.learning_rate),
         "fine_tune_learning_rate": float(trainer.resolved_fine_tune_learning_rate),
         "dropout": float(trainer.dropout),

@@ -38,7 +38,7 @@ class Trainer:
         freeze_depth: int = 0,
         epochs: int = 5,
         fine_tune_epochs: int | None = None,
-        batch_size: int = 32,
+        batch_size: int | str | None = "auto",
         learning_rate: float = 1e-3,
         fine_tune_learning_rate: float | None = None,
         dropout: float = 0.2,
@@ -100,8 +100,8 @@ class Trainer:
                 "Fine-tuning needs at least one learning block: set the freeze depth to 1 or "
                 "more, or set fine-tune epochs to 0."
             )
-        if int(self.batch_size) < 1:
-            raise ValueError(f"Batch size must be at least 1; got {self.batch_size}.")
+        if not _is_auto(self.batch_size) and int(self.batch_size) < 1:
+            raise ValueError(f"Batch size must be 'auto' or at least 1; got {self.batch_size}.")
         for name in ("learning_rate", "fine_tune_learning_rate"):
             value = getattr(self, name)
             if value is not None and not 0 < float(value) < 1:
@@ -116,6 +116,7 @@ class Trainer:
             train_indices, val_indices = dataset.split(self.validation_fraction, self.seed)
         self.train_indices_ = np.asarray(train_indices)
         self.val_indices_ = np.asarray(val_indices)
+        self.batch_size_ = auto_batch_size(len(self.train_indices_)) if _is_auto(self.batch_size) else int(self.batch_size)
         self.class_names_ = list(dataset.class_names)
 
         self.strategy_ = _distribution_strategy()
@@ -173,9 +174,9 @@ class Trainer:
                 orders = [self.train_indices_[order] for order in
                           epoch_order(len(self.train_indices_), epochs, self.seed + phase_index)]
                 train_data, val_data, steps_per_epoch = training_feeds(
-                    x, labels, self.batch_size, orders, self.val_indices_)
+                    x, labels, self.batch_size_, orders, self.val_indices_)
                 self._notify(user_callbacks, "set_phase", phase, total_epochs,
-                             steps(len(self.train_indices_), self.batch_size))
+                             steps(len(self.train_indices_), self.batch_size_))
                 # Ours first: an epoch is recorded (and its weights kept) even if a later callback fails.
                 callbacks = [_HistoryRecorder(self.history_), best, StopRequest(self._stop_event), *user_callbacks]
                 if self.early_stopping:
@@ -231,7 +232,7 @@ class Trainer:
                 function = tf.function(lambda x: pool(extractor(x, training=False)), reduce_retracing=True)
             else:
                 function = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
-            return predict_batches(function, pixels, self.batch_size,
+            return predict_batches(function, pixels, BATCH_FOR_PREDICTION,
                                    on_batch=lambda done, total: self._extract_progress(callbacks, done, total))
 
         features = cache.get_or_compute(key, compute)
@@ -254,7 +255,7 @@ class Trainer:
         if head_only:  # boundary features: pool through the (frozen) top once, train the head
             top = transfer.learning_top(self._extract_depth)
             function = tf.function(lambda x: pool(top(x, training=False)), reduce_retracing=True)
-            pooled = predict_batches(function, features, self.batch_size)
+            pooled = predict_batches(function, features, BATCH_FOR_PREDICTION)
             inputs = keras.Input(pooled.shape[1:], name="features")
             return keras.Model(inputs, dense(dropout(inputs)), name="head"), pooled
         top = transfer.learning_top(depth)
@@ -270,7 +271,7 @@ class Trainer:
         else:
             top = transfer.learning_top(self._extract_depth)
             function = tf.function(lambda x: dense(pool(top(x, training=False))), reduce_retracing=True)
-        return predict_batches(function, features[np.asarray(indices)], self.batch_size)
+        return predict_batches(function, features[np.asarray(indices)], BATCH_FOR_PREDICTION)
 
     def _finish(self, transfer, pixels, labels, best, started, callbacks, phase):
         self.best_epoch_ = best.best_epoch
@@ -282,7 +283,7 @@ class Trainer:
             # end-to-end model, so the same probabilities; tests check it).
             self.val_probabilities_ = self._probabilities_from_features(transfer, self.val_indices_)
         else:
-            self.val_probabilities_ = predict_pictures(transfer, pixels[self.val_indices_], self.batch_size)
+            self.val_probabilities_ = predict_pictures(transfer, pixels[self.val_indices_], BATCH_FOR_PREDICTION)
         predicted = self.val_probabilities_.argmax(axis=1)
         self.val_accuracy_ = float((predicted == labels[self.val_indices_]).mean()) if len(predicted) else 0.0
         self._notify(callbacks, "set_phase", phase)
@@ -292,6 +293,21 @@ class Trainer:
         for callback in callbacks:
             if hasattr(callback, method):
                 getattr(callback, method)(*args)
+
+
+# Inference batch: throughput on CPU levels off around 32; memory stays modest.
+BATCH_FOR_PREDICTION = 32
+
+
+def _is_auto(batch_size) -> bool:
+    return batch_size is None or str(batch_size).lower() == "auto"
+
+
+def auto_batch_size(train_pictures: int) -> int:
+    """32, but small enough that a small class set still gets about 8 learning steps an epoch.
+
+    With 30 pictures and batches of 32, an epoch is a single step and the head barely learns."""
+    return int(min(32, max(4, train_pictures // 8)))
 
 
 def _distribution_strategy():
