@@ -27,7 +27,16 @@ def machine() -> str:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MB.
+
+    /proc's VmHWM is this process's own high-water mark; getrusage's ru_maxrss can carry
+    the parent's peak into a child started with fork and exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -48,14 +57,22 @@ def median_ms(function, repeats: int = 20) -> float:
 
 
 def weights_for(backbone: str) -> tuple[str, str]:
-    """(weights, label): ImageNet if cached, the real shared file for MobileNetV2-0.35, else none."""
-    from tlcore.backbones import get_backbone, imagenet_weights_cached
+    """(weights, label): ImageNet if cached, the real shared file for MobileNetV2-0.35, else a
+    file of random starting weights (same cost, so the timing holds; the accuracy does not)."""
+    import tempfile
 
-    if imagenet_weights_cached(get_backbone(backbone)):
+    from tlcore.backbones import get_backbone, imagenet_weights_cached
+    from tlcore.backbones.factory import create_backbone
+
+    spec = get_backbone(backbone)
+    if imagenet_weights_cached(spec):
         return "imagenet", "ImageNet"
     if backbone == "mobilenet_v2_035" and SHARED_WEIGHTS.is_file():
         return str(SHARED_WEIGHTS), "ImageNet (shared file)"
-    return "none", "random (timing only; accuracy not meaningful)"
+    path = Path(tempfile.gettempdir()) / f"tlcore-bench-random-{backbone}.weights.h5"
+    if not path.is_file():
+        create_backbone(spec, None, "none").save_weights(path)
+    return str(path), "random file (timing only)"
 
 
 def table(rows: list[dict], columns: list[str]) -> str:

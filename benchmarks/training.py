@@ -49,6 +49,7 @@ def classic_recipe(backbone: str, weights: str, dataset, train, val, epochs: int
     spec = get_backbone(backbone)
     x = dataset.pixels()
     size = x.shape[1]
+    started = time.perf_counter()  # like ours: building the network counts
     keras.utils.set_random_seed(0)
     base = create_backbone(spec, size, weights)
     base.trainable = False
@@ -58,7 +59,6 @@ def classic_recipe(backbone: str, weights: str, dataset, train, val, epochs: int
         keras.layers.Dense(len(dataset.class_names), activation="softmax"),
     ])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    started = time.perf_counter()
     history = model.fit(x[train].astype("float32"), dataset.labels[train], epochs=epochs, batch_size=batch,
                         validation_data=(x[val].astype("float32"), dataset.labels[val]), verbose=0)
     return time.perf_counter() - started, float(history.history["val_accuracy"][-1])
@@ -67,10 +67,12 @@ def classic_recipe(backbone: str, weights: str, dataset, train, val, epochs: int
 def ours(backbone: str, weights: str, dataset, train, val, epochs: int, **settings):
     from tlcore.training import Trainer
 
+    if "cache_dir" in settings:
+        return Trainer(backbone, weights=weights, input_size=dataset.image_size, epochs=epochs,
+                       **settings).fit(dataset, train, val)
     with tempfile.TemporaryDirectory() as cache:
-        t = Trainer(backbone, weights=weights, input_size=dataset.image_size, epochs=epochs,
-                    cache_dir=cache, **settings).fit(dataset, train, val)
-    return t
+        return Trainer(backbone, weights=weights, input_size=dataset.image_size, epochs=epochs,
+                       cache_dir=cache, **settings).fit(dataset, train, val)
 
 
 def bench_classic(quick: bool = False) -> str:
@@ -83,18 +85,24 @@ def bench_classic(quick: bool = False) -> str:
         train, val = dataset.split(0.2, 0)
         floor, warm_floor = backbone_pass_seconds(backbone, weights, dataset.pixels())
         classic_seconds, classic_accuracy = classic_recipe(backbone, weights, dataset, train, val, 10)
-        fitted = ours(backbone, weights, dataset, train, val, 10)
+        with tempfile.TemporaryDirectory() as cache:
+            fitted = ours(backbone, weights, dataset, train, val, 10, cache_dir=cache)
+            again = ours(backbone, weights, dataset, train, val, 10, cache_dir=cache, seed=1)  # e.g. a new head
         rows.append({
             "backbone": backbone, "weights": label, "pictures": len(dataset),
             "floor s (cold / warm)": f"{floor:.1f} / {warm_floor:.1f}", "classic s": f"{classic_seconds:.1f}",
             "ours s": f"{fitted.train_seconds_:.1f}",
             "classic/ours": f"{classic_seconds / fitted.train_seconds_:.1f}×",
+            "ours again s (cached)": f"{again.train_seconds_:.1f}",
+            "classic/again": f"{classic_seconds / again.train_seconds_:.0f}×",
             "ours/floor": f"{fitted.train_seconds_ / floor:.2f}×",
             "val acc classic": f"{classic_accuracy:.3f}", "val acc ours": f"{fitted.val_accuracy_:.3f}",
         })
     return ("### 1. Classic recipe vs ours (frozen backbone, 10 epochs, 224 px)\n\n"
-            + table(rows, list(rows[0])) + "\n\nOurs and the cold floor include building the network; the classic time is its "
-            "`fit` alone. ours/floor is against the cold floor. "
+            + table(rows, list(rows[0])) + "\n\nEvery time includes building the network (the classic one too); the cold floor is "
+            "build + one pass, the warm floor the pass alone; ours/floor is against the cold floor. "
+            "'Ours again' is a second training on the same pictures (another seed), which finds the "
+            "frozen part's outputs in the cache. "
             "Targets: classic/ours ≥ 10×, ours/floor ≤ 1.3×, accuracy within 2 points.\n")
 
 
