@@ -49,3 +49,18 @@ def demo_dataset_96():
     from tlcore.data import load_demo
 
     return load_demo(image_size=96)
+
+
+@pytest.fixture(scope="session")
+def mobilenet_035_weights(tmp_path_factory) -> str:
+    """Starting weights for MobileNetV2-0.35: the real file from ../shared, or a random stand-in.
+
+    For tests of behaviour that holds either way (shapes, round trips); accuracy tests use
+    ``shared_weights``, which skips without the real file."""
+    if SHARED_WEIGHTS.is_file():
+        return str(SHARED_WEIGHTS)
+    from tlcore.backbones.factory import create_backbone
+
+    path = tmp_path_factory.mktemp("weights") / "random_mobilenet_v2_035.weights.h5"
+    create_backbone("mobilenet_v2_035", 96, "none").save_weights(path)
+    return str(path)

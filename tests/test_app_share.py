@@ -22,8 +22,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-SHARED = ROOT.parent / "shared"
-SHARED_WEIGHTS = SHARED / "weights" / "mobilenet_v2_0.35_224_no_top.weights.h5"
+from conftest import SHARED_WEIGHTS  # noqa: E402  (the one place ../shared is named)
 SMALL_WEIGHTS = str(SHARED_WEIGHTS) if SHARED_WEIGHTS.is_file() else "none"
 TIMEOUT = 90
 

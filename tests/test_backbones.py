@@ -53,8 +53,6 @@ def test_builds_with_registered_sizes(built):
 
 
 def test_freeze_depth_summary_counts_learning_parameters(built):
-    from tlcore._tf import keras
-
     name, transfer = built
     counts = []
     for depth in (0, 1, 2, transfer.num_blocks):

@@ -52,9 +52,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-SHARED_WEIGHTS = SHARED / "weights" / "mobilenet_v2_0.35_224_no_top.weights.h5"
-FLOWERS = SHARED / "data" / "flowers5"
+from conftest import FLOWERS, SHARED_WEIGHTS  # noqa: E402  (the one place ../shared is named)
 CLASSES = ("daisy", "sunflower", "rose")
 PER_CLASS = 12
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"

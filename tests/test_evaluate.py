@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tlcore.evaluate import Evaluation, Mistake, evaluate, evaluate_run, threshold_curve
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-MOBILENET_035 = SHARED / "weights" / "mobilenet_v2_0.35_224_no_top.weights.h5"
+from conftest import SHARED_WEIGHTS as MOBILENET_035  # noqa: E402
 
 CLASSES = ["cat", "dog", "bird"]
 # 6 pictures, 3 classes. Predicted = argmax; confidence = max.
@@ -133,26 +131,14 @@ def test_bad_input_is_refused_clearly(probabilities, labels, match):
 # ---- on a small real run ----------------------------------------------------------------
 
 
-def backbone_weights(folder: Path) -> str:
-    """The real MobileNetV2-0.35 weights from ../shared, or a random stand-in without it."""
-    if MOBILENET_035.is_file():
-        return str(MOBILENET_035)
-    import keras
-
-    path = folder / "random_mobilenet_v2_035.weights.h5"
-    keras.applications.MobileNetV2(alpha=0.35, include_top=False, weights=None,
-                                   input_shape=(96, 96, 3)).save_weights(path)
-    return str(path)
-
-
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, demo_dataset_96):
+def trained(tmp_path_factory, demo_dataset_96, mobilenet_035_weights):
     from tlcore.runs import save_run
     from tlcore.training import Trainer
 
     folder = tmp_path_factory.mktemp("evaluate")
     dataset = demo_dataset_96
-    trainer = Trainer("mobilenet_v2_035", weights=backbone_weights(folder), input_size=96, epochs=4,
+    trainer = Trainer("mobilenet_v2_035", weights=mobilenet_035_weights, input_size=96, epochs=4,
                       batch_size=16, cache_dir=folder / "cache").fit(dataset)
     return trainer, save_run(trainer, dataset, folder / "run")
 

@@ -11,15 +11,13 @@ import sys
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tlcore.export import compare_with_keras, export_bundle, export_run, export_tflite, predict_script
 from tlcore.runs import RESIZE_DESCRIPTION, validation_set
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-MOBILENET_035 = SHARED / "weights" / "mobilenet_v2_0.35_224_no_top.weights.h5"
+from conftest import SHARED_WEIGHTS as MOBILENET_035  # noqa: E402
 IMAGEFILE_SOURCE = ROOT / "tlcore" / "data" / "imagefile.py"
 
 # Runs a script with tlcore made unimportable (it is installed in this environment, so -I
@@ -36,26 +34,14 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def backbone_weights(folder: Path) -> str:
-    """The real MobileNetV2-0.35 weights from ../shared, or a random stand-in without it."""
-    if MOBILENET_035.is_file():
-        return str(MOBILENET_035)
-    import keras
-
-    path = folder / "random_mobilenet_v2_035.weights.h5"
-    keras.applications.MobileNetV2(alpha=0.35, include_top=False, weights=None,
-                                   input_shape=(96, 96, 3)).save_weights(path)
-    return str(path)
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, demo_dataset_96):
+def run(tmp_path_factory, demo_dataset_96, mobilenet_035_weights):
     from tlcore.runs import save_run
     from tlcore.training import Trainer
 
     folder = tmp_path_factory.mktemp("export")
     dataset = demo_dataset_96
-    trainer = Trainer("mobilenet_v2_035", weights=backbone_weights(folder), input_size=96, epochs=4,
+    trainer = Trainer("mobilenet_v2_035", weights=mobilenet_035_weights, input_size=96, epochs=4,
                       batch_size=16, cache_dir=folder / "cache").fit(dataset)
     return save_run(trainer, dataset, folder / "run", dataset_name="Shapes (built-in demo)")
 

@@ -4,7 +4,6 @@ real pretrained weights on real photos."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +12,7 @@ from tlcore.backbones import get_backbone, list_backbones
 from tlcore.explain import gradcam, jet, overlay
 from tlcore.explain.gradcam import _gradcam
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-MOBILENET_035 = SHARED / "weights" / "mobilenet_v2_0.35_224_no_top.weights.h5"
-FLOWERS5 = SHARED / "data" / "flowers5"
+from conftest import FLOWERS as FLOWERS5, SHARED, SHARED_WEIGHTS as MOBILENET_035  # noqa: E402
 
 
 def pictures(n: int, size: int, seed: int = 0) -> np.ndarray:

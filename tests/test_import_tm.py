@@ -18,9 +18,7 @@ from tlcore.importers import (
     teachable_machine_backbone_weights,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-TM = SHARED / "clients" / "teachable-machine-cats-dogs"
-MOBILENET_035 = SHARED / "weights" / "mobilenet_v2_0.35_224_no_top.weights.h5"
+from conftest import SHARED_WEIGHTS as MOBILENET_035, TEACHABLE_MACHINE as TM  # noqa: E402
 
 needs_tm = pytest.mark.skipif(
     not (TM / "keras_model.h5").is_file(),

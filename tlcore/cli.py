@@ -175,8 +175,6 @@ def cmd_train(args) -> int:
 
 # -- predict --------------------------------------------------------------------------------
 def cmd_predict(args) -> int:
-    from .runs import load_run
-
     run = _load_run(args.run_dir)
     missing = [p for p in args.images if not Path(p).is_file()]
     if missing:
