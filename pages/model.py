@@ -88,6 +88,17 @@ with left:
 spec = BACKBONES[backbone]
 with right:
     card(spec, chosen=True)
+    measured = st.session_state.setdefault("model_speed_ms", {})
+    if backbone in measured:
+        st.markdown(f"**On this computer:** {measured[backbone]:.0f} ms to answer for one picture "
+                    f"(about {1000 / measured[backbone]:.0f} pictures a second, one at a time).")
+    elif st.button(f"Measure {spec.title.split(' (')[0]}'s speed on this computer", key="model_measure_speed",
+                   icon=":material/speed:"):
+        from tlcore.speed import prediction_milliseconds
+
+        with st.spinner("Timing one picture…"):
+            measured[backbone] = prediction_milliseconds(backbone)
+        st.rerun()
 
     # -- where the starting weights come from ---------------------------------------------------
     sizes = sorted({s for s in SIZES if s >= spec.min_input_size} | {spec.input_size})

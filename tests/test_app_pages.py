@@ -427,3 +427,13 @@ def test_runs_page_lists_runs_and_picks_the_one_to_test(trained_run, folders):
     at.button(key="runs_use").click().run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Test your model"]
+
+
+def test_model_page_measures_the_chosen_backbones_speed_on_this_computer():
+    at = AppTest.from_file(str(ROOT / "pages" / "model.py"), default_timeout=120)
+    at.run()
+    at.radio(key="model_backbone").set_value("mobilenet_v2_035").run()
+    at.button(key="model_measure_speed").click().run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "On this computer:" in text and "ms to answer for one picture" in text
+    assert 0 < at.session_state["model_speed_ms"]["mobilenet_v2_035"] < 5000
