@@ -214,6 +214,12 @@ def show_curves(history: dict, total_epochs: int, fine_tune_start: int | None, k
     with right:
         st.plotly_chart(curve_figure(history, "loss", total_epochs, fine_tune_start),
                         key=f"{key}_loss", config=CHART_CONFIG)
+    train, val = history.get("accuracy") or [], history.get("val_accuracy") or []
+    if train and val and val[-1] > train[-1]:
+        st.caption("Why is the training line lower? While it learns, the model practises with some of "
+                   "its clues hidden at random (dropout), which makes the training pictures harder; the "
+                   "validation pictures are checked with every clue. Few validation pictures also make "
+                   "that line jump.")
 
 
 def overlay_figure(series: Iterable[tuple[str, Sequence[float]]], metric: str) -> go.Figure:
