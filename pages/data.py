@@ -76,18 +76,6 @@ def rebuild(items, name: str) -> bool:
     return load(lambda: ImageDataset.from_uploads(items, state.work_dir()), name)
 
 
-def new_upload(key: str, files) -> bool:
-    """True once per new upload in the uploader ``key`` (reruns do not load it again)."""
-    if not files:
-        return False
-    files = files if isinstance(files, list) else [files]
-    signature = tuple(f.file_id for f in files)
-    if st.session_state.get(f"{key}_done") == signature:
-        return False
-    st.session_state[f"{key}_done"] = signature
-    return True
-
-
 def folder_items(files):
     """(class, file name, bytes) from a folder upload: the class is the file's parent folder."""
     items, outside = [], []
@@ -137,7 +125,7 @@ with zip_tab:
     st.markdown("A **.zip file with one folder per class** inside, for example "
                 "`cats/…jpg` and `dogs/…jpg`. The pictures replace the current set.")
     zip_file = st.file_uploader("Choose a zip file", type=["zip"], key="data_zip")
-    if new_upload("data_zip", zip_file):
+    if ui.new_upload("data_zip", zip_file):
         name = Path(zip_file.name).stem or "Uploaded zip"
         load(lambda: ImageDataset.from_zip(zip_file, state.work_dir()), name)
         st.rerun()
@@ -147,7 +135,7 @@ with folder_tab:
                 "Each picture's class is the name of the folder it is in.")
     folder_files = st.file_uploader("Choose a folder", accept_multiple_files="directory",
                                     type=PICTURE_TYPES, key="data_folder")
-    if new_upload("data_folder", folder_files):
+    if ui.new_upload("data_folder", folder_files):
         items, outside = folder_items(folder_files)
         note = ""
         if outside:
@@ -212,7 +200,7 @@ with camera_tab:
         if picked == "A new class…":
             picked = st.text_input("Name of the new class", key="data_cam_new_class").strip()
         photo = st.camera_input("Take a photo", key="data_cam")
-        if new_upload("data_cam", photo):
+        if ui.new_upload("data_cam", photo):
             if picked:
                 basket = st.session_state.setdefault(BASKET, [])
                 basket.append((picked, f"webcam_{len(basket) + 1:03d}.jpg", photo.getvalue()))

@@ -20,67 +20,19 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-from conftest import SHARED_WEIGHTS  # noqa: E402  (the one place ../shared is named)
-SMALL_WEIGHTS = str(SHARED_WEIGHTS) if SHARED_WEIGHTS.is_file() else "none"
-TIMEOUT = 90
+from conftest import SHARED_WEIGHTS  # noqa: E402,F401
+from studio_support import (  # noqa: E402,F401  (fixtures are found by name)
+    APP, ROOT, SMALL_WEIGHTS, TIMEOUT, environment, folders, open_page, texts, trained_run,
+)
 
 
-# -- fixtures (as in test_app_pages.py) --------------------------------------------------------
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory):
-    base = tmp_path_factory.mktemp("share")
-    return {"cache": base / "cache", "workspace": base / "workspace", "keras": base / "keras", "base": base}
-
-
-@pytest.fixture(autouse=True)
-def environment(monkeypatch, folders):
-    monkeypatch.setenv("TLCORE_CACHE_DIR", str(folders["cache"]))
-    monkeypatch.setenv("TLCORE_WORKSPACE", str(folders["workspace"]))
-    monkeypatch.setenv("KERAS_HOME", str(folders["keras"]))  # no ImageNet file is ever "cached"
-    return folders
-
-
-@pytest.fixture(scope="module")
-def trained_run(folders):
-    """One small real run in the workspace: MobileNetV2 0.35 at 96 px on the demo, 2 epochs."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TLCORE_CACHE_DIR", str(folders["cache"]))
-        from tlcore.data import load_demo
-        from tlcore.runs import save_run
-        from tlcore.training import Trainer
-
-        demo = load_demo(image_size=96)
-        trainer = Trainer(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, epochs=2,
-                          batch_size=32, cache_dir=folders["cache"] / "features").fit(demo)
-        return save_run(trainer, demo, folders["workspace"] / "20240101-000000-mobilenet_v2_035")
-
-
+# -- fixtures (the shared ones are in studio_support.py) ----------------------------------------
 @pytest.fixture(scope="module")
 def teachable_machine(shared) -> Path:
     folder = shared / "clients" / "teachable-machine-cats-dogs"
     if not (folder / "keras_model.h5").is_file():
         pytest.skip(f"needs the real Teachable Machine export in {folder}")
     return folder
-
-
-def open_page(page: str, **session) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in session.items():
-        at.session_state[key] = value
-    at.run(timeout=60)
-    assert not at.exception, at.exception
-    if page != "learn":
-        at.switch_page(f"pages/{page}.py").run(timeout=TIMEOUT)
-    return at
-
-
-def texts(at: AppTest) -> str:
-    parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "success", "error", "warning", "info"):
-        parts += [str(element.value) for element in getattr(at, kind)]
-    return re.sub(r"\\(.)", r"\1", "\n".join(parts))  # undo Markdown escapes
 
 
 def card_values(at: AppTest) -> dict[str, list[str]]:
