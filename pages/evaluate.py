@@ -138,19 +138,23 @@ if has_validation:
 else:
     source = "upload"
 
-if source == "validation":
-    key = (str(run.path), "validation")
+
+def evaluate_or_stop(run, key, compute):
+    """The evaluation (cached per ``key``), or a plain message and the page stops there."""
     try:
-        result = evaluation_for(run, key, lambda: on_validation(run))
+        return evaluation_for(run, key, compute)
     except ModelFileError as error:
         st.error(f"This model could not be opened. {error}")
-        st.stop()
     except ValueError as error:
         st.error(f"These pictures could not be checked: {error}")
-        st.stop()
     except Exception:  # a damaged model file, say
         st.error("This model could not be opened. Choose another one, or train again.")
-        st.stop()
+    st.stop()
+
+
+if source == "validation":
+    key = (str(run.path), "validation")
+    result = evaluate_or_stop(run, key, lambda: on_validation(run))
     st.caption("The validation pictures were held back during training: the model never learned from them.")
 else:
     if not has_validation:
@@ -192,17 +196,7 @@ else:
     labels = [matches[f.class_name] for f in chosen]
     shown_names = {str(f.path): f.name for f in chosen}
     key = (str(run.path), "upload", upload.file_id)
-    try:
-        result = evaluation_for(run, key, lambda: on_upload(run, files, labels, shown_names))
-    except ModelFileError as error:
-        st.error(f"This model could not be opened. {error}")
-        st.stop()
-    except ValueError as error:
-        st.error(f"These pictures could not be checked: {error}")
-        st.stop()
-    except Exception:
-        st.error("This model could not be opened. Choose another one, or train again.")
-        st.stop()
+    result = evaluate_or_stop(run, key, lambda: on_upload(run, files, labels, shown_names))
 
 evaluation = result["evaluation"]
 files_by_name = result["files"]

@@ -14,11 +14,10 @@ import zipfile
 
 import pytest
 
-from appserver import app_server, chromium_missing, launch_chromium, wait_idle
+from appserver import app_server, chromium_missing, launch_chromium, wait_idle, wait_rerun
 
 pytestmark = pytest.mark.e2e
 
-RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
 
 
 @pytest.fixture(scope="module")
@@ -34,20 +33,11 @@ def browser():
         chromium.close()
 
 
-def settle(page, timeout_ms: int = 90_000) -> None:
-    """After an action: let the rerun start, then wait until the script is idle again."""
-    try:
-        page.wait_for_selector(RUNNING, timeout=1_000)
-    except Exception:  # a fast rerun may have come and gone already
-        pass
-    wait_idle(page, timeout_ms)
-
-
 def open_page(page, title: str) -> None:
     """Click a page in the sidebar (keeps the session, unlike page.goto)."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     page.wait_for_url(f"**/{title.lower()}")
-    settle(page)
+    wait_rerun(page, 90_000)
 
 
 def keyed(page, key: str):
@@ -78,7 +68,7 @@ def test_import_teachable_machine_then_test_and_download_an_export(browser, shar
             [str(tm / "keras_model.h5"), str(tm / "labels.txt")])
         success = page.get_by_test_id("stAlertContentSuccess").filter(has_text="Imported")
         success.wait_for()
-        settle(page)
+        wait_rerun(page, 90_000)
         assert "dog, cat" in success.inner_text()
         assert not page.get_by_test_id("stException").count()
 
@@ -88,7 +78,7 @@ def test_import_teachable_machine_then_test_and_download_an_export(browser, shar
         keyed(page, "test_files").locator("input[type=file]").set_input_files(str(picture))
         answer = page.locator(".tl-card .tl-value").first
         answer.wait_for()
-        settle(page)
+        wait_rerun(page, 90_000)
         assert answer.inner_text().strip() == item["top"]
         bars = page.get_by_test_id("stProgress").all_inner_texts()
         shown = {m.group(1): int(m.group(2)) for m in (re.search(r"(\w+) · (\d+)%", t) for t in bars) if m}
@@ -107,7 +97,7 @@ def test_import_teachable_machine_then_test_and_download_an_export(browser, shar
         open_page(page, "Evaluate")
         keyed(page, "eval_zip").locator("input[type=file]").set_input_files(str(labelled))
         page.get_by_test_id("stPlotlyChart").first.wait_for()
-        settle(page)
+        wait_rerun(page, 90_000)
         tops = [e["top"] for e in expected["expected"]]
         right = tops[:6].count("cat") + tops[7:].count("dog")
         assert page.locator(".tl-card .tl-value").first.inner_text().strip() == f"{right / 9:.0%}"
@@ -116,7 +106,7 @@ def test_import_teachable_machine_then_test_and_download_an_export(browser, shar
         matrix.scroll_into_view_if_needed()
         box = matrix.locator(".nsewdrag").first.bounding_box()
         page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.75 * box["height"])  # row cat, column cat
-        settle(page)
+        wait_rerun(page, 90_000)
         cats = tops[:6].count("cat")
         picked = page.get_by_test_id("stAlertContentSuccess").filter(has_text="answered right")
         picked.wait_for()
@@ -129,7 +119,7 @@ def test_import_teachable_machine_then_test_and_download_an_export(browser, shar
         keyed(page, "share_make_bundle").get_by_role("button").click()
         download_button = keyed(page, "share_download_bundle").get_by_role("button")
         download_button.wait_for()
-        settle(page)
+        wait_rerun(page, 90_000)
         with page.expect_download() as info:
             download_button.click()
         target = tmp_path / "download.zip"
