@@ -64,3 +64,17 @@ def mobilenet_035_weights(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("weights") / "random_mobilenet_v2_035.weights.h5"
     create_backbone("mobilenet_v2_035", 96, "none").save_weights(path)
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, demo_dataset_96, mobilenet_035_weights):
+    """(trainer, run): MobileNetV2-0.35 trained 4 epochs on the demo at 96 px, saved once.
+
+    Shared by tests that only read it (evaluate, export); do not change its folder."""
+    from tlcore.runs import save_run
+    from tlcore.training import Trainer
+
+    folder = tmp_path_factory.mktemp("demo-run")
+    trainer = Trainer("mobilenet_v2_035", weights=mobilenet_035_weights, input_size=96, epochs=4,
+                      batch_size=16, cache_dir=folder / "cache").fit(demo_dataset_96)
+    return trainer, save_run(trainer, demo_dataset_96, folder / "run", dataset_name="Shapes (built-in demo)")

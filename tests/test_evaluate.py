@@ -132,15 +132,8 @@ def test_bad_input_is_refused_clearly(probabilities, labels, match):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, demo_dataset_96, mobilenet_035_weights):
-    from tlcore.runs import save_run
-    from tlcore.training import Trainer
-
-    folder = tmp_path_factory.mktemp("evaluate")
-    dataset = demo_dataset_96
-    trainer = Trainer("mobilenet_v2_035", weights=mobilenet_035_weights, input_size=96, epochs=4,
-                      batch_size=16, cache_dir=folder / "cache").fit(dataset)
-    return trainer, save_run(trainer, dataset, folder / "run")
+def trained(demo_run):
+    return demo_run
 
 
 def test_evaluate_run_on_its_validation_pictures(trained):

@@ -35,15 +35,8 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, demo_dataset_96, mobilenet_035_weights):
-    from tlcore.runs import save_run
-    from tlcore.training import Trainer
-
-    folder = tmp_path_factory.mktemp("export")
-    dataset = demo_dataset_96
-    trainer = Trainer("mobilenet_v2_035", weights=mobilenet_035_weights, input_size=96, epochs=4,
-                      batch_size=16, cache_dir=folder / "cache").fit(dataset)
-    return save_run(trainer, dataset, folder / "run", dataset_name="Shapes (built-in demo)")
+def run(demo_run):
+    return demo_run[1]
 
 
 def run_without_tlcore(script: Path, *args: str) -> subprocess.CompletedProcess:
