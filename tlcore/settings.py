@@ -1,0 +1,276 @@
+"""Training settings: one typed, frozen object that owns the defaults, the checks and the rules.
+
+The Model page, the command line, lesson files, ``TrainingJob`` and ``Trainer`` all take and
+give a ``TrainingSettings``. The rules that tie settings together live here and nowhere else:
+
+- from scratch (``weights="none"``), every block learns from the first epoch, so there is no
+  separate fine-tuning phase (its epochs are added to the first phase);
+- no learning block ⇒ no fine-tuning epochs; fine-tuning epochs default to ``epochs`` when
+  blocks learn;
+- fine-tuning runs at a tenth of the head's learning rate unless given.
+
+Nothing here imports TensorFlow, so the app's first page stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .backbones.registry import BACKBONES, DEFAULT_BACKBONE
+
+AUGMENTATIONS = ("flip", "rotation", "zoom", "contrast")
+IMAGENET, NONE = "imagenet", "none"
+DEFAULT_VALIDATION_FRACTION = 0.2
+MAX_VALIDATION_FRACTION = 0.9
+MAX_EPOCHS = 1000
+# A tenth of the head's rate: large steps would wreck the pretrained features.
+FINE_TUNE_RATE_FACTOR = 0.1
+
+# Keys older run.json and lesson files used, read as their new names.
+_ALIASES = {"freeze_depth": "learning_blocks"}
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; the message says what to do, in plain words."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One stretch of training: ``"head"``, ``"fine_tune"`` or ``"scratch"``."""
+
+    name: str
+    epochs: int
+    learning_blocks: int | None  # None: every block (from scratch)
+    learning_rate: float
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Everything that decides how a run is trained. Build with keywords; every field is checked.
+
+    ``learning_blocks``: how many of the backbone's top blocks learn during fine-tuning
+    (0: only the new head learns: feature extraction). Ignored from scratch, where all learn.
+    ``fine_tune_epochs``: None means "as many as ``epochs`` when blocks learn, else 0".
+    ``batch_size``: ``"auto"`` (32, smaller for small sets) or a number.
+    """
+
+    backbone: str = DEFAULT_BACKBONE
+    weights: str = IMAGENET
+    input_size: int | None = None
+    learning_blocks: int = 0
+    epochs: int = 5
+    fine_tune_epochs: int | None = None
+    batch_size: int | str = "auto"
+    learning_rate: float = 1e-3
+    fine_tune_learning_rate: float | None = None
+    dropout: float = 0.2
+    augment: tuple[str, ...] = ()
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
+    early_stopping: bool = False
+    patience: int = 3
+    seed: int = 0
+    fast_path: bool = True
+
+    def __post_init__(self):
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
+        set_("backbone", _backbone(self.backbone))
+        set_("weights", _weights(self.weights))
+        set_("input_size", _optional_int("Picture size", self.input_size, 32, 1024))
+        set_("learning_blocks", _int("Learning blocks", self.learning_blocks, 0, 10_000,
+                                     "0 (only the new head learns) or more"))
+        set_("epochs", _int("Epochs", self.epochs, 1, MAX_EPOCHS))
+        set_("fine_tune_epochs", _optional_int("Fine-tune epochs", self.fine_tune_epochs, 0, MAX_EPOCHS))
+        set_("batch_size", _batch_size(self.batch_size))
+        set_("learning_rate", _rate("Learning rate", self.learning_rate))
+        if self.fine_tune_learning_rate is not None:
+            set_("fine_tune_learning_rate", _rate("Fine-tune learning rate", self.fine_tune_learning_rate))
+        set_("dropout", _fraction("Dropout", self.dropout, 0.0, 0.95))
+        set_("augment", _augment(self.augment))
+        set_("validation_fraction", _fraction("Validation fraction", self.validation_fraction,
+                                              0.01, MAX_VALIDATION_FRACTION))
+        set_("early_stopping", bool(self.early_stopping))
+        set_("patience", _int("Patience", self.patience, 1, MAX_EPOCHS))
+        set_("seed", _int("Seed", self.seed, 0, 2**31 - 1))
+        set_("fast_path", bool(self.fast_path))
+        if self.fine_tune_epochs and not self.learning_blocks and not self.from_scratch:
+            raise SettingsError(
+                "Fine-tuning needs at least one learning block: set learning blocks to 1 or more, "
+                "or set fine-tune epochs to 0."
+            )
+
+    # -- derived values ----------------------------------------------------------------------
+    @property
+    def from_scratch(self) -> bool:
+        return self.weights == NONE
+
+    @property
+    def spec(self):
+        return BACKBONES[self.backbone]
+
+    @property
+    def resolved_input_size(self) -> int:
+        return self.input_size or self.spec.input_size
+
+    @property
+    def resolved_fine_tune_epochs(self) -> int:
+        """Epochs after the head. From scratch they are added to the one phase (every block learns)."""
+        if self.fine_tune_epochs is not None:
+            return self.fine_tune_epochs  # __post_init__ refused it where no block learns
+        return self.epochs if self.learning_blocks and not self.from_scratch else 0
+
+    def blocks_that_learn(self, num_blocks: int) -> int:
+        """How many of a backbone's ``num_blocks`` blocks learn at some point of training."""
+        return num_blocks if self.from_scratch else min(self.learning_blocks, num_blocks)
+
+    @property
+    def resolved_fine_tune_learning_rate(self) -> float:
+        return self.fine_tune_learning_rate or self.learning_rate * FINE_TUNE_RATE_FACTOR
+
+    @property
+    def uses_fine_tuning(self) -> bool:
+        return not self.from_scratch and self.learning_blocks > 0 and self.resolved_fine_tune_epochs > 0
+
+    def phases(self) -> list[Phase]:
+        """The phases training goes through, in order."""
+        if self.from_scratch:  # a random backbone must learn everything, from the start
+            return [Phase("scratch", self.epochs + self.resolved_fine_tune_epochs, None, self.learning_rate)]
+        phases = [Phase("head", self.epochs, 0, self.learning_rate)]
+        if self.uses_fine_tuning:
+            phases.append(Phase("fine_tune", self.resolved_fine_tune_epochs, self.learning_blocks,
+                                self.resolved_fine_tune_learning_rate))
+        return phases
+
+    @property
+    def total_epochs(self) -> int:
+        return sum(phase.epochs for phase in self.phases())
+
+    @property
+    def auto_batch(self) -> bool:
+        return self.batch_size == "auto"
+
+    def batch_size_for(self, train_pictures: int) -> int:
+        """The batch size used with ``train_pictures``: "auto" gives about 8 steps an epoch, at most 32.
+
+        With 30 pictures and batches of 32, an epoch is a single step and the head barely learns."""
+        if self.auto_batch:
+            return int(min(32, max(4, train_pictures // 8)))
+        return int(self.batch_size)
+
+    # -- changing and storing ----------------------------------------------------------------
+    def replace(self, **changes) -> "TrainingSettings":
+        """A copy with ``changes`` (old names accepted), checked like a new one."""
+        return dataclasses.replace(self, **_renamed(changes))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["augment"] = list(self.augment)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict | None, **overrides) -> "TrainingSettings":
+        """Settings from a run.json, lesson file or form; tolerant of older files.
+
+        Unknown keys are ignored; older names (``freeze_depth``) are read as their new ones;
+        a missing key takes its default. A value that cannot work raises SettingsError."""
+        if data is not None and not isinstance(data, dict):
+            raise SettingsError("The saved settings are not readable (they are not a set of named values).")
+        values = _renamed(dict(data or {}))
+        values.update(_renamed(overrides))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+# -- checks, each with words a person can act on ----------------------------------------------
+def _renamed(values: dict) -> dict:
+    out = {}
+    for key, value in values.items():
+        new = _ALIASES.get(key, key)
+        if new in out and key != new:
+            continue  # the new name wins over its alias
+        out[new] = value
+    return out
+
+
+def _backbone(name) -> str:
+    text = str(name or "").strip().lower()
+    if text not in BACKBONES:
+        raise SettingsError(f"Unknown backbone {name!r}. Choose one of: {', '.join(BACKBONES)}.")
+    return text
+
+
+def _weights(weights) -> str:
+    if weights is None:
+        return NONE
+    text = str(weights).strip()
+    lowered = text.lower()
+    if lowered in (IMAGENET, NONE):
+        return lowered
+    if lowered in ("scratch", ""):
+        return NONE
+    return text  # a file: checked to exist when training starts (resolve_weights)
+
+
+def _number(label: str, value, kind):
+    if isinstance(value, bool):
+        raise SettingsError(f"{label} must be a number; got {value!r}.")
+    try:
+        number = kind(value) if kind is float else int(str(value).strip())
+    except (TypeError, ValueError):
+        raise SettingsError(f"{label} must be a whole number; got {value!r}." if kind is int
+                            else f"{label} must be a number; got {value!r}.") from None
+    if kind is float and not math.isfinite(number):
+        raise SettingsError(f"{label} must be a finite number; got {value!r}.")
+    return number
+
+
+def _int(label: str, value, low: int, high: int, words: str | None = None) -> int:
+    number = _number(label, value, int)
+    if not low <= number <= high:
+        raise SettingsError(f"{label} must be {words or f'between {low} and {high}'}; got {number}.")
+    return number
+
+
+def _optional_int(label: str, value, low: int, high: int) -> int | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto", "none", "default")):
+        return None
+    return _int(label, value, low, high)
+
+
+def _batch_size(value) -> int | str:
+    if value is None or str(value).strip().lower() == "auto":
+        return "auto"
+    try:
+        return _int("Batch size", value, 1, 4096)
+    except SettingsError:
+        raise SettingsError(f"Batch size must be 'auto' or a whole number from 1 to 4096; got {value!r}.") from None
+
+
+def _rate(label: str, value) -> float:
+    number = _number(label, value, float)
+    if not 0 < number < 1:
+        raise SettingsError(f"{label} must be between 0 and 1 (for example 0.001); got {value}.")
+    return number
+
+
+def _fraction(label: str, value, low: float, high: float) -> float:
+    number = _number(label, value, float)
+    if not low <= number <= high:
+        raise SettingsError(f"{label} must be between {low:g} and {high:g}; got {value}.")
+    return number
+
+
+def _augment(augment) -> tuple[str, ...]:
+    """True → all; False/None/"" → none; a comma list or an iterable of names."""
+    if augment is True or (isinstance(augment, str) and augment.strip().lower() == "all"):
+        return AUGMENTATIONS
+    if not augment or (isinstance(augment, str) and augment.strip().lower() in ("none", "")):
+        return ()
+    items = augment.split(",") if isinstance(augment, str) else augment
+    names = tuple(dict.fromkeys(str(a).strip().lower() for a in items if str(a).strip()))
+    unknown = [n for n in names if n not in AUGMENTATIONS]
+    if unknown:
+        raise SettingsError(f"Unknown augmentation {', '.join(unknown)}: choose from {', '.join(AUGMENTATIONS)}.")
+    return names
