@@ -44,6 +44,7 @@ def make_pictures(root: Path, count: int) -> Path:
 
 def worker(folder: str, backbone: str, weights: str) -> dict:
     from tlcore.data import ImageDataset
+    from tlcore.settings import TrainingSettings
     from tlcore.training import Trainer
 
     result = {}
@@ -52,8 +53,9 @@ def worker(folder: str, backbone: str, weights: str) -> dict:
     result["load s"] = time.perf_counter() - started
     result["after load MB"] = peak_rss_mb()
     with tempfile.TemporaryDirectory() as cache:
-        t = Trainer(backbone, weights=weights, input_size=224, epochs=1, freeze_depth=2, fine_tune_epochs=2,
-                    cache_dir=cache).fit(dataset)
+        settings = TrainingSettings(backbone=backbone, weights=str(weights), input_size=224, epochs=1,
+                                    learning_blocks=2, fine_tune_epochs=2)
+        t = Trainer(settings, cache_dir=cache).fit(dataset)
     result["extract s"] = t.timings_["extract_seconds"]
     result["fine-tune s"] = t.timings_.get("fine_tune_seconds", 0.0)
     result["peak MB"] = peak_rss_mb()

@@ -64,15 +64,16 @@ def classic_recipe(backbone: str, weights: str, dataset, train, val, epochs: int
     return time.perf_counter() - started, float(history.history["val_accuracy"][-1])
 
 
-def ours(backbone: str, weights: str, dataset, train, val, epochs: int, **settings):
+def ours(backbone: str, weights: str, dataset, train, val, epochs: int, cache_dir=None, **changes):
+    from tlcore.settings import TrainingSettings
     from tlcore.training import Trainer
 
-    if "cache_dir" in settings:
-        return Trainer(backbone, weights=weights, input_size=dataset.image_size, epochs=epochs,
-                       **settings).fit(dataset, train, val)
+    settings = TrainingSettings(backbone=backbone, weights=str(weights), input_size=dataset.image_size,
+                                epochs=epochs).replace(**changes)
+    if cache_dir is not None:
+        return Trainer(settings, cache_dir=cache_dir).fit(dataset, train, val)
     with tempfile.TemporaryDirectory() as cache:
-        return Trainer(backbone, weights=weights, input_size=dataset.image_size, epochs=epochs,
-                       cache_dir=cache, **settings).fit(dataset, train, val)
+        return Trainer(settings, cache_dir=cache).fit(dataset, train, val)
 
 
 def bench_classic(quick: bool = False) -> str:
@@ -113,7 +114,7 @@ def bench_finetune(quick: bool = False) -> str:
     train, val = dataset.split(0.2, 0)
     rows = []
     for fast in (True, False):
-        t = ours(backbone, weights, dataset, train, val, 3, freeze_depth=2, fine_tune_epochs=3, fast_path=fast)
+        t = ours(backbone, weights, dataset, train, val, 3, learning_blocks=2, fine_tune_epochs=3, fast_path=fast)
         rows.append({"path": "cached at the freeze boundary" if fast else "plain end-to-end fit",
                      "total s": t.train_seconds_, "fine-tune phase s": t.timings_.get("fine_tune_seconds", 0),
                      "val acc": t.val_accuracy_})

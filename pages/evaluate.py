@@ -15,7 +15,7 @@ import streamlit as st
 
 from studio import state, ui
 from tlcore.data import UnreadablePicture, UnsafeArchiveError, extract_zip, load_picture, open_rgb, read_folder, to_array
-from tlcore.importers.safe import ModelFileError  # no TensorFlow until a model is opened
+from tlcore.runs import ModelFileError  # no TensorFlow until a model is opened
 
 ui.page_setup()
 
@@ -128,7 +128,7 @@ if not runs:
 run = ui.run_picker(runs, "eval_run", "Model to check")
 st.caption(ui.run_facts(run))
 
-has_validation = bool(run.metadata.get("validation"))
+has_validation = bool(run.record.validation)
 options = (["validation"] if has_validation else []) + ["upload"]
 if st.session_state.get("eval_source") not in options:
     st.session_state["eval_source"] = options[0]

@@ -13,6 +13,7 @@ from tlcore.backbones import (
     imagenet_weights_cached,
     library_weights_file,
 )
+from tlcore.settings import TrainingSettings
 
 ui.page_setup()
 
@@ -77,7 +78,7 @@ ui.lead("Pick a network pretrained on ImageNet, decide where its starting knowle
 
 # -- the backbone -------------------------------------------------------------------------------
 names = list(BACKBONES)
-seed("model_backbone", saved["backbone"])
+seed("model_backbone", saved.backbone)
 left, right = st.columns([1, 2], gap="large")
 with left:
     backbone = st.radio(
@@ -103,15 +104,15 @@ with right:
     # -- where the starting weights come from ---------------------------------------------------
     sizes = sorted({s for s in SIZES if s >= spec.min_input_size} | {spec.input_size})
     if "model_size" not in st.session_state or st.session_state.get("model_size_backbone") != backbone:
-        same = saved["backbone"] == backbone and saved["input_size"]
-        st.session_state["model_size"] = int(saved["input_size"]) if same else spec.input_size
+        same = saved.backbone == backbone and saved.input_size
+        st.session_state["model_size"] = int(saved.input_size) if same else spec.input_size
     st.session_state["model_size_backbone"] = backbone
     if st.session_state["model_size"] not in sizes:
         st.session_state["model_size"] = spec.input_size
     size = st.session_state["model_size"]
     library_file = library_weights_file(spec)
     options = ["imagenet"] + (["file"] if library_file else []) + ["none"]
-    saved_choice = saved["weights"] if saved["weights"] in ("imagenet", "none") else "file"
+    saved_choice = saved.weights if saved.weights in ("imagenet", "none") else "file"
     seed("model_weights", saved_choice)
     if PENDING_WEIGHTS in st.session_state:
         st.session_state["model_weights"] = st.session_state.pop(PENDING_WEIGHTS)
@@ -164,11 +165,10 @@ with st.expander(f"Compare all {len(BACKBONES)} networks", expanded=False):
 # -- how much of the network learns ------------------------------------------------------------
 st.header("Which blocks learn?")
 scratch = choice == "none"
+from tlcore.model.plan import learning_plan  # noqa: E402 (TensorFlow loads here, not before the cards)
+
 with st.spinner(f"Looking inside {spec.title}…"):
-    view, features = ui.model_structure(backbone)
-num_blocks = view.num_blocks
-head_params = features * n_classes + n_classes
-head_two = features * 2 + 2  # the preview's head has 2 classes
+    num_blocks = learning_plan(backbone, n_classes, 0).num_blocks
 
 
 def on_depth_change() -> None:
@@ -184,7 +184,7 @@ if scratch:
     depth = num_blocks
     st.info(f"From scratch, all {num_blocks} blocks of {spec.title} learn, from the first epoch.")
 else:
-    seed("model_depth", min(int(saved["freeze_depth"]), num_blocks))
+    seed("model_depth", min(saved.learning_blocks, num_blocks))
     if st.session_state["model_depth"] > num_blocks:
         st.session_state["model_depth"] = num_blocks
     depth = st.slider(
@@ -192,21 +192,20 @@ else:
         on_change=on_depth_change,
         help="0: feature extraction, only the new head learns. More: the top blocks adjust too.",
     )
-learning_backbone = view.trainable_params(depth, from_scratch=scratch) - head_two
-frozen = sum(status.params for status in view.block_status(depth)) - learning_backbone
+plan = learning_plan(backbone, n_classes, depth, from_scratch=scratch)
 
 picture_column, numbers_column = st.columns([3, 2], gap="large")
 with picture_column:
     st.plotly_chart(
-        ui.blocks_figure(view.block_status(depth), head_params, n_classes, f"The {num_blocks} blocks, and the new head"),
+        ui.blocks_figure(plan.blocks, plan.head_params, n_classes, f"The {num_blocks} blocks, and the new head"),
         key="model_blocks_chart", config=ui.CHART_CONFIG,
     )
 with numbers_column:
-    st.metric("Parameters that learn", f"{learning_backbone + head_params:,}",
+    st.metric("Parameters that learn", f"{plan.learning_params:,}",
               help="The new head, plus the blocks that may learn. Normalisation layers stay frozen "
                    "when starting from pretrained weights.")
-    st.metric("Parameters that stay frozen", f"{frozen:,}")
-    st.metric(f"New head ({n_classes} classes)", f"{head_params:,}")
+    st.metric("Parameters that stay frozen", f"{plan.frozen_params:,}")
+    st.metric(f"New head ({n_classes} classes)", f"{plan.head_params:,}")
     if scratch:
         st.markdown("Every parameter starts random and learns.")
     elif depth == 0:
@@ -219,8 +218,8 @@ with numbers_column:
 
 # -- training settings --------------------------------------------------------------------------
 st.header("Training")
-seed("model_epochs", int(saved["epochs"]))
-seed("model_ft_epochs", int(saved["fine_tune_epochs"]))
+seed("model_epochs", saved.epochs)
+seed("model_ft_epochs", saved.resolved_fine_tune_epochs)
 if depth == 0 and not scratch:
     st.session_state["model_ft_epochs"] = 0  # fine-tuning needs at least one learning block
 epochs_column, ft_column = st.columns(2)
@@ -243,7 +242,7 @@ st.subheader("Augmentation: show slightly changed pictures each epoch")
 toggles = st.columns(len(AUGMENT_LABELS))
 augment = []
 for column, (name, label) in zip(toggles, AUGMENT_LABELS.items()):
-    seed(f"model_aug_{name}", name in saved["augment"])
+    seed(f"model_aug_{name}", name in saved.augment)
     with column:
         if st.toggle(label, key=f"model_aug_{name}"):
             augment.append(name)
@@ -265,9 +264,9 @@ if augment:
 with st.expander("Advanced"):
     size = st.select_slider("Picture size (pixels): smaller is faster, larger sees more detail", sizes,
                             key="model_size")
-    seed("model_batch", saved["batch_size"] if saved["batch_size"] in BATCH_SIZES else "Auto")
+    seed("model_batch", "Auto" if saved.auto_batch or saved.batch_size not in BATCH_SIZES else saved.batch_size)
     batch_size = st.select_slider("Batch size (pictures per learning step)", BATCH_SIZES, key="model_batch")
-    seed("model_lr", min(LEARNING_RATES, key=lambda lr: abs(lr - float(saved["learning_rate"]))))
+    seed("model_lr", min(LEARNING_RATES, key=lambda lr: abs(lr - saved.learning_rate)))
     learning_rate = st.select_slider("Learning rate (size of each learning step)", LEARNING_RATES,
                                      key="model_lr", format_func=lambda lr: f"{lr:g}")
 
@@ -275,32 +274,28 @@ if choice == "file" and library_file is not None:
     weights = str(library_file)
 else:
     weights = choice
-settings = {
-    "backbone": backbone,
-    "weights": weights,
-    "input_size": None if size == spec.input_size else int(size),
-    "freeze_depth": 0 if scratch else int(depth),
-    "epochs": int(epochs),
-    "fine_tune_epochs": 0 if scratch or depth == 0 else int(fine_tune_epochs),
-    "batch_size": "auto" if batch_size == "Auto" else int(batch_size),
-    "learning_rate": float(learning_rate),
-    "augment": augment,
-}
+settings = TrainingSettings(
+    backbone=backbone, weights=weights, input_size=None if size == spec.input_size else int(size),
+    learning_blocks=0 if scratch else int(depth), epochs=int(epochs),
+    fine_tune_epochs=0 if scratch or depth == 0 else int(fine_tune_epochs),
+    batch_size="auto" if batch_size == "Auto" else int(batch_size), learning_rate=float(learning_rate),
+    augment=augment,
+)
 state.set_settings(settings)
 
 st.header("What will happen")
 steps = []
 if scratch:
     steps.append(f"All blocks of {spec.title} start random and learn from your {len(data)} pictures "
-                 f"for {ui.plural(settings['epochs'], 'epoch')}.")
+                 f"for {ui.plural(settings.epochs, 'epoch')}.")
 else:
     first = ("Each picture goes once through the frozen network (the fast path), then the new head learns"
              if not augment else "The new head learns on changed pictures")
-    steps.append(f"{first} for {ui.plural(settings['epochs'], 'epoch')}.")
-    if settings["fine_tune_epochs"]:
+    steps.append(f"{first} for {ui.plural(settings.epochs, 'epoch')}.")
+    if settings.uses_fine_tuning:
         steps.append(f"Then the top {ui.plural(depth, 'block')} learn too, for "
-                     f"{ui.plural(settings['fine_tune_epochs'], 'epoch')}, with a learning rate of "
-                     f"{learning_rate / 10:g}.")
+                     f"{ui.plural(settings.resolved_fine_tune_epochs, 'epoch')}, with a learning rate of "
+                     f"{settings.resolved_fine_tune_learning_rate:g}.")
 steps.append("One picture in five of each class is held back to check the model on pictures it never "
              "learned from (validation).")
 st.markdown("\n".join(f"{i}. {text}" for i, text in enumerate(steps, start=1)))

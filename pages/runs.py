@@ -25,29 +25,21 @@ by_path = {str(run.path): run for run in runs}
 
 
 def row(run) -> dict:
-    meta = run.metadata
-    settings = meta.get("settings") or {}
-    epochs = int(settings.get("epochs") or 0)
-    fine_tune = int(settings.get("fine_tune_epochs") or 0)
-    accuracy = (meta.get("metrics") or {}).get("val_accuracy")
-    seconds = (meta.get("timings") or {}).get("train_seconds")
-    notes = []
-    if str(run.path) in mine:
-        notes.append("this session")
-    if meta.get("stopped"):
-        notes.append("stopped early")
-    if meta.get("fast_path"):
-        notes.append("fast path")
-    if meta.get("imported"):
-        notes.append("imported")
+    record = run.record
+    notes = ["this session"] if str(run.path) in mine else []
+    notes += [record.outcome] if record.outcome != "finished" else []
+    notes += ["fast path"] if record.fast_path else []
+    settings = record.settings
+    epochs = "—" if settings is None else (
+        f"{settings.epochs} + {settings.resolved_fine_tune_epochs}" if settings.uses_fine_tuning else str(settings.epochs))
     return {
-        "Trained": str(meta.get("created", "")).replace("T", " ")[:16],
-        "Network": ui.short_title(meta.get("backbone_title") or meta.get("backbone", "?")),
-        "Weights": ui.short_weights(meta),
-        "Blocks that learn": int(meta.get("freeze_depth") or 0),
-        "Epochs": "—" if meta.get("imported") else (f"{epochs} + {fine_tune}" if fine_tune else str(epochs)),
-        "Validation accuracy": None if accuracy is None else round(100 * float(accuracy), 1),
-        "Time": ui.duration_text(seconds),
+        "Trained": record.created.replace("T", " ")[:16],
+        "Network": record.short_title,
+        "Weights": record.short_weights,
+        "Blocks that learn": record.learning_blocks,
+        "Epochs": epochs,
+        "Validation accuracy": None if record.val_accuracy is None else round(100 * record.val_accuracy, 1),
+        "Time": ui.duration_text(record.timings.get("train_seconds")),
         "Notes": ", ".join(notes),
     }
 
@@ -71,12 +63,11 @@ st.session_state["runs_compare"] = [p for p in st.session_state["runs_compare"] 
 compared = st.multiselect("Models to compare", paths, key="runs_compare", format_func=label)
 if compared:
     def short(path: str) -> str:
-        meta = by_path[path].metadata
-        when = str(meta.get("created", "")).replace("T", " ")[5:16]
-        return f"{when} · {ui.short_title(meta.get('backbone_title', '?'))} · {ui.short_weights(meta)}"
+        record = by_path[path].record
+        return f"{record.created.replace('T', ' ')[5:16]} · {record.short_title} · {record.short_weights}"
 
-    series = [(short(p), (by_path[p].metadata.get("history") or {}).get("val_accuracy", [])) for p in compared]
-    losses = [(short(p), (by_path[p].metadata.get("history") or {}).get("val_loss", [])) for p in compared]
+    series = [(short(p), by_path[p].record.history["val_accuracy"]) for p in compared]
+    losses = [(short(p), by_path[p].record.history["val_loss"]) for p in compared]
     left, right = st.columns(2)
     with left:
         st.plotly_chart(ui.overlay_figure(series, "val_accuracy"), key="runs_accuracy_chart", config=ui.CHART_CONFIG)

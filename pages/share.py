@@ -47,7 +47,7 @@ def slug(text: str, fallback: str = "model") -> str:
 def download_name(run) -> str:
     """Files named by what the model recognises, then when it was made: "cat-dog-20240101-0930"."""
     classes = slug("-".join(run.class_names[:4]), "model")[:40].strip("-")
-    when = re.sub(r"[^0-9]", "", str(run.metadata.get("created", "")))[:12]
+    when = re.sub(r"[^0-9]", "", run.record.created)[:12]
     return f"{classes}-{when[:8]}-{when[8:]}" if len(when) == 12 else classes
 
 
@@ -82,11 +82,8 @@ def failure(what: str, error: Exception) -> None:
     st.error(f"{what} did not work: {error}" if isinstance(error, (ValueError, OSError)) else f"{what} did not work.")
 
 
-def network_words(settings: dict) -> str:
-    from tlcore.backbones import BACKBONES
-
-    spec = BACKBONES.get(settings.get("backbone"))
-    return ui.short_title(spec.title) if spec else str(settings.get("backbone"))
+def network_words(settings) -> str:
+    return settings.spec.short_title
 
 
 def new_folder(prefix: str) -> Path:
@@ -214,7 +211,7 @@ def imported(run, what: str) -> None:
 def import_teachable_machine_files(files) -> None:
     from tlcore.data import UnsafeArchiveError, extract_zip
     from tlcore.importers import TeachableMachineError, import_teachable_machine
-    from tlcore.runs import new_run_dir
+    from tlcore.runs import claim_run_folder
 
     folder = new_folder("teachable-machine-")
     try:
@@ -240,7 +237,7 @@ def import_teachable_machine_files(files) -> None:
         return
     try:
         with st.spinner("Rebuilding the Teachable Machine model…"):
-            run = import_teachable_machine(models[0], labels[0], new_run_dir(state.workspace(), "teachable-machine"))
+            run = import_teachable_machine(models[0], labels[0], claim_run_folder(state.workspace(), "teachable-machine"))
     except (TeachableMachineError, ValueError, OSError) as error:
         flash("share_flash_import", "error", f"This Teachable Machine export could not be imported. {error}")
         return
@@ -290,9 +287,7 @@ def use_teachable_machine_backbone(h5: Path) -> None:
     except (TeachableMachineError, ValueError, OSError) as error:
         flash("share_flash_start", "error", f"The Teachable Machine network could not be kept. {error}")
         return
-    settings = state.settings()
-    settings.update(backbone=spec.name, weights=str(kept), input_size=None)
-    state.set_settings(settings)
+    state.set_settings(state.settings().replace(backbone=spec.name, weights=str(kept), input_size=None))
     for widget in MODEL_KEYS:  # the Model page shows the new choice
         st.session_state.pop(widget, None)
     flash("share_flash_start", "success",
@@ -346,7 +341,7 @@ def project_tab() -> None:
         settings = state.settings()
         st.caption(f"Pictures: **{ui.md(state.dataset_name())}** · {ui.plural(len(data), 'picture')} in "
                    f"{ui.plural(len(data.class_names), 'class', 'classes')} · settings: "
-                   f"{ui.md(network_words(settings))}, {ui.plural(int(settings['epochs']), 'epoch')}")
+                   f"{ui.md(network_words(settings))}, {ui.plural(settings.total_epochs, 'epoch')}")
         if "share_project_name" not in st.session_state:
             st.session_state["share_project_name"] = state.dataset_name()
         name = st.text_input("Name of the lesson", key="share_project_name").strip() or "Lesson"
@@ -366,7 +361,7 @@ def project_tab() -> None:
 
             try:
                 with st.spinner("Packing the pictures and models…"):
-                    path = save_project(new_folder("lesson-") / f"{slug(name, 'lesson')}{SUFFIX}", data, settings,
+                    path = save_project(new_folder("lesson-") / f"{slug(name, 'lesson')}{SUFFIX}", data, settings.to_dict(),
                                         [by_path[p] for p in chosen], name=name)
                 built()[("project", "lesson")] = {"path": path, "name": name, "runs": len(chosen)}
             except Exception as error:
@@ -391,6 +386,16 @@ def project_tab() -> None:
             st.rerun()
 
 
+def settings_of(project):
+    """The lesson's Model settings, or None when it has none that can be used here."""
+    from tlcore.settings import SettingsError, TrainingSettings
+
+    try:
+        return TrainingSettings.from_dict(project.settings) if project.settings else None
+    except SettingsError:
+        return None
+
+
 def open_lesson(upload) -> None:
     from tlcore.data import DatasetError, UnsafeArchiveError
     from tlcore.projects import open_project
@@ -405,13 +410,13 @@ def open_lesson(upload) -> None:
     state.set_dataset(data, project.name)
     details = [f"**Pictures:** {ui.plural(len(data), 'picture')} in {ui.plural(len(data.class_names), 'class', 'classes')} "
                f"({', '.join(ui.md(c) for c in data.class_names)}), now on the Data page."]
-    if project.settings:
-        state.set_settings(project.settings)
+    restored = settings_of(project)
+    if restored is not None:
+        state.set_settings(restored)
         for widget in MODEL_KEYS + tuple(k for k in st.session_state if str(k).startswith("model_aug_")):
             st.session_state.pop(widget, None)
-        restored = state.settings()
         details.append(f"**Model settings:** {ui.md(network_words(restored))}, "
-                       f"{ui.plural(int(restored['epochs']), 'epoch')}, now on the Model page.")
+                       f"{ui.plural(restored.total_epochs, 'epoch')}, now on the Model page.")
     for index, run in enumerate(project.runs):
         state.add_session_run(run, select=index == len(project.runs) - 1)
     if project.runs:

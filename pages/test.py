@@ -90,9 +90,7 @@ chosen = st.selectbox("Model to test", list(by_path), key="test_run",
                       format_func=lambda p: ui.run_label(by_path[p], p in mine))
 state.select_run(chosen)
 run = by_path[chosen]
-meta = run.metadata
-st.caption(f"{meta.get('backbone_title', meta.get('backbone', ''))} · {meta.get('weights_source', '')} · "
-           f"knows {len(run.class_names)} classes: {', '.join(ui.md(c) for c in run.class_names)}")
+st.caption(ui.run_facts(run))
 
 explain = explainer()
 toggle_column, threshold_column = st.columns([1, 1], gap="large", vertical_alignment="center")
@@ -119,9 +117,7 @@ with camera_tab:
 with held_back_tab:
     st.markdown("The validation pictures were held back during training: the model never learned from them.")
     if st.button("Try 6 of them", key="test_held_back"):
-        from tlcore.runs import validation_set
-
-        files_, names_, truths_ = validation_set(run)
+        files_, names_, truths_ = run.validation_set()
         order = random.sample(range(len(files_)), k=min(6, len(files_)))
         st.session_state["test_held_back_pick"] = (chosen, [(names_[i], str(files_[i]), truths_[i]) for i in order])
     pick = st.session_state.get("test_held_back_pick")

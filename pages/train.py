@@ -9,46 +9,43 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import state, ui
-from tlcore.backbones import BACKBONES, imagenet_weights_cached, weights_label
+from tlcore.backbones import WeightsUnavailableError, weights_label
 
 ui.page_setup()
 
 data = state.ensure_dataset()
-settings = state.settings()
-spec = BACKBONES[settings["backbone"]]
 job = state.job()
 running = job is not None and job.running
+# While a job runs, show what it was started with, even if the Model page has changed since.
+settings = job.settings if running else state.settings()
+spec = settings.spec
 
 st.title("Train")
 
 # -- what will be trained (or is being trained) ---------------------------------------------------
 data_name = state.dataset_name()
-if running:  # show what this job was started with, even if the Model page has changed since
-    trainer = job.trainer
-    settings = dict(settings, backbone=trainer.backbone, weights=trainer.weights, epochs=trainer.epochs,
-                    fine_tune_epochs=trainer.resolved_fine_tune_epochs, freeze_depth=trainer.freeze_depth)
-    spec = BACKBONES[settings["backbone"]]
+if running:
     data, data_name = job.dataset, job.dataset_name or data_name
 st.caption("Training now:" if running else "Next training:")
-head_epochs, ft_epochs = int(settings["epochs"]), int(settings["fine_tune_epochs"])
 columns = st.columns([3, 3, 2, 2])
 title, _, detail = spec.title.partition(" (")
 with columns[0]:
     ui.result_card("Network", title, detail.rstrip(")") or None, small=True)
 with columns[1]:
-    if settings["weights"] == "imagenet":
+    if settings.weights == "imagenet":
         ui.result_card("Starting weights", "ImageNet", "pretrained on 1.2 million photos", small=True)
-    elif settings["weights"] == "none":
+    elif settings.from_scratch:
         ui.result_card("Starting weights", "None", "from scratch: every block starts random", small=True)
     else:
-        ui.result_card("Starting weights", "Your file", weights_label(settings["weights"]).removeprefix("File: "),
+        ui.result_card("Starting weights", "Your file", weights_label(settings.weights).removeprefix("File: "),
                        small=True)
 with columns[2]:
     ui.result_card("Pictures", f"{len(data):,}", f"{data_name} · {len(data.class_names)} classes")
 with columns[3]:
-    epochs_text = f"{head_epochs} + {ft_epochs}" if ft_epochs else f"{head_epochs}"
-    note = ("head, then fine-tuning of the top " + ui.plural(int(settings["freeze_depth"]), "block")
-            if ft_epochs else ("every block learns" if settings["weights"] == "none" else "only the new head learns"))
+    ft_epochs = settings.resolved_fine_tune_epochs if settings.uses_fine_tuning else 0
+    epochs_text = f"{settings.epochs} + {ft_epochs}" if ft_epochs else f"{settings.total_epochs}"
+    note = ("head, then fine-tuning of the top " + ui.plural(settings.learning_blocks, "block")
+            if ft_epochs else ("every block learns" if settings.from_scratch else "only the new head learns"))
     ui.result_card("Epochs", epochs_text, note)
 st.page_link("pages/model.py", label="Change these settings", icon=":material/tune:")
 
@@ -67,8 +64,8 @@ if start and not running:
         with st.spinner("Preparing the training…"):
             from tlcore.jobs import TrainingJob
 
-            new_job = TrainingJob(dict(settings), data, state.workspace(), dataset_name=state.dataset_name())
-    except ValueError as error:
+            new_job = TrainingJob(settings, data, state.workspace(), dataset_name=state.dataset_name())
+    except (ValueError, OSError) as error:
         st.error(str(error))
     else:
         new_job.start()
@@ -85,13 +82,15 @@ def show_progress(snap: dict) -> None:
         done, whole = snap["extracted"], max(snap["extract_total"], 1)
         st.progress(min(done / whole, 1.0), text=f"{done:,} of {snap['extract_total']:,} pictures")
     elif phase in ("head", "fine_tune", "scratch"):
-        batches = snap["batches_per_epoch"] or 0
-        finished = snap["epoch"] + (snap["batch"] / batches if batches else 0)
+        steps = snap["steps_per_epoch"] or 0
+        finished = snap["epoch"] + (min(snap["step"], steps) / steps if steps else 0)
         current = min(snap["epoch"] + 1, total)
         text = f"Epoch {current} of {total}"
-        if batches:
-            text += f" · step {snap['batch']} of {batches}"
+        if steps:
+            text += f" · step {min(snap['step'], steps)} of {steps}"
         st.progress(min(finished / total, 1.0), text=text)
+    elif snap["final"]:
+        st.progress(1.0, text=ui.PHASE_WORDS.get(phase, "Finished."))
     else:
         st.progress(0.0, text="Building the network…")
     history = snap["history"]
@@ -115,17 +114,11 @@ def live_progress() -> None:
     show_progress(snap)
 
 
-def weights_missing(finished_job) -> bool:
-    trainer = finished_job.trainer
-    return (str(trainer.weights) == "imagenet" and bool(finished_job.error)
-            and not imagenet_weights_cached(BACKBONES[trainer.backbone], trainer.input_size))
-
-
 def show_result(finished_job) -> None:
     snap = finished_job.snapshot()
     run = finished_job.run
-    if finished_job.error and weights_missing(finished_job):
-        title = BACKBONES[finished_job.trainer.backbone].title
+    if isinstance(finished_job.exception, WeightsUnavailableError):
+        title = finished_job.settings.spec.title
         st.error(f"The ImageNet weights for {title} are not on this computer, and they could not be "
                  "downloaded (no internet connection?).")
         st.markdown("**Two ways out**, both on the Model page:\n"
@@ -139,34 +132,30 @@ def show_result(finished_job) -> None:
         if not finished_job.error:
             st.info("Training was stopped before anything was learned; nothing was saved.")
         return
-    meta = run.metadata
-    if meta.get("stopped"):
+    record = run.record
+    if record.stopped:
         st.warning("Training was stopped early. The best model so far was kept and saved.")
     else:
         st.success("Training finished. The model is saved and ready to test.")
-    history = meta.get("history") or snap["history"]
-    accuracy = (meta.get("metrics") or {}).get("val_accuracy")
-    if accuracy is None and history.get("val_accuracy"):
-        accuracy = max(history["val_accuracy"])
-    seconds = (meta.get("timings") or {}).get("train_seconds", snap["elapsed"])
-    val_pictures = (meta.get("metrics") or {}).get("val_pictures")
+    history = {name: list(values) for name, values in record.history.items()}
     cards = st.columns(3)
     with cards[0]:
-        ui.result_card("Best validation accuracy", ui.percent_text(accuracy),
-                       f"on {val_pictures} pictures it never learned from" if val_pictures else None, tone="good")
+        ui.result_card("Best validation accuracy", ui.percent_text(record.val_accuracy),
+                       f"on {record.val_pictures} pictures it never learned from" if record.val_pictures else None,
+                       tone="good")
     with cards[1]:
-        ui.result_card("Training time", ui.duration_text(seconds))
+        ui.result_card("Training time", ui.duration_text(record.timings.get("train_seconds", snap["elapsed"])))
     with cards[2]:
-        if meta.get("fast_path"):
+        if record.fast_path:
             ui.result_card("Fast path", "Used", "Fast path: the frozen part ran once per picture")
-        elif meta.get("from_scratch"):
+        elif record.from_scratch:
             ui.result_card("Fast path", "Not used", "From scratch every block learns, so every picture "
                                                     "went through the whole network each epoch.")
         else:
             ui.result_card("Fast path", "Not used", "Augmentation changes the pictures every epoch, so "
                                                     "they went through the whole network each time.")
     total = len(history.get("loss", [])) or snap["total_epochs"]
-    ui.show_curves(history, total, meta.get("fine_tune_start_epoch"), key="train_curves")
+    ui.show_curves(history, total, record.fine_tune_start_epoch, key="train_curves")
     st.page_link("pages/test.py", label="Test it on new pictures", icon=":material/image_search:")
     st.caption(f"Saved in {run.path}")
 

@@ -13,13 +13,11 @@ import shutil
 import tempfile
 import weakref
 from pathlib import Path
-from typing import Any
-
 import streamlit as st
 
-from tlcore.backbones.registry import BACKBONES, DEFAULT_BACKBONE
 from tlcore.data import DEMO_NAME, ImageDataset, load_demo
 from tlcore.paths import workspace_root
+from tlcore.settings import TrainingSettings
 
 # Session-state keys (widget keys are named after their page: "data_...", "model_...").
 DATASET = "tl_dataset"
@@ -30,19 +28,6 @@ SESSION_RUNS = "tl_session_runs"
 SELECTED_RUN = "tl_selected_run"
 WORK_DIR = "tl_work_dir"
 LOADED_RUNS = "tl_loaded_runs"
-
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "backbone": DEFAULT_BACKBONE,
-    "weights": "imagenet",
-    "input_size": None,
-    "freeze_depth": 0,
-    "epochs": 5,
-    "fine_tune_epochs": 0,
-    "batch_size": "Auto",
-    "learning_rate": 1e-3,
-    "augment": [],
-}
-
 
 # -- folders -----------------------------------------------------------------------------------
 class WorkFolder:
@@ -106,19 +91,14 @@ def is_demo() -> bool:
 
 
 # -- training settings -------------------------------------------------------------------------
-def settings() -> dict[str, Any]:
-    """The settings chosen on the Model page (defaults until the page is visited)."""
+def settings() -> TrainingSettings:
+    """The settings chosen on the Model page (TrainingSettings' defaults until it is visited)."""
     chosen = st.session_state.get(SETTINGS)
-    merged = dict(DEFAULT_SETTINGS)
-    if chosen:
-        merged.update(chosen)
-    if merged["backbone"] not in BACKBONES:
-        merged["backbone"] = DEFAULT_BACKBONE
-    return merged
+    return chosen if isinstance(chosen, TrainingSettings) else TrainingSettings()
 
 
-def set_settings(values: dict[str, Any]) -> None:
-    st.session_state[SETTINGS] = dict(values)
+def set_settings(chosen: TrainingSettings) -> None:
+    st.session_state[SETTINGS] = chosen
 
 
 # -- the training job and runs -----------------------------------------------------------------

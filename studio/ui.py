@@ -22,7 +22,8 @@ FONT_SIZE = 16
 CHART_CONFIG = {"displayModeBar": False}
 
 PHASE_WORDS = {
-    "waiting": "Getting ready: building the network…",
+    "waiting": "Getting ready…",
+    "building": "Getting ready: building the network…",
     "extracting": "Looking at each picture once with the frozen network…",
     "head": "Training the new head…",
     "fine_tune": "Fine-tuning the top blocks (with a small learning rate)…",
@@ -81,13 +82,6 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (words or word + 's')}"
 
 
-def params_text(count: int) -> str:
-    """1,234 / 45,000 / 2.3 million."""
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:.1f} million"
-    return f"{count:,}"
-
-
 def duration_text(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "—"
@@ -107,27 +101,12 @@ def percent_text(value: float | None) -> str:
 
 def run_label(run, mine: bool = False) -> str:
     """One line naming a saved run: when, which network, which weights, how good."""
-    meta = run.metadata
-    accuracy = (meta.get("metrics") or {}).get("val_accuracy")
-    when = str(meta.get("created", "")).replace("T", " ")[:16]
-    title = meta.get("backbone_title") or meta.get("backbone") or "?"
-    default_name = f"{title} · {meta.get('weights_source', '')}"
-    name = run.name if run.name and run.name != default_name else f"{short_title(title)} · {short_weights(meta)}"
-    quality = f"{percent_text(accuracy)} right" if accuracy is not None else ("imported" if meta.get("imported") else "not measured")
+    record = run.record
+    when = record.created.replace("T", " ")[:16]
+    name = run.name if run.name and run.name != record.default_name else f"{record.short_title} · {record.short_weights}"
+    quality = (f"{percent_text(record.val_accuracy)} right" if record.val_accuracy is not None
+               else ("imported" if record.imported else "not measured"))
     return f"{when} · {name} · {quality}" + (" · this session" if mine else "")
-
-
-def short_title(title: str) -> str:
-    """"MobileNetV2 (0.35, Teachable Machine size)" → "MobileNetV2 (0.35)"."""
-    main, _, detail = str(title).partition(" (")
-    detail = detail.rstrip(")").split(",")[0].strip()
-    return f"{main} ({detail})" if detail else main
-
-
-def short_weights(meta: dict) -> str:
-    """ImageNet / Teachable Machine / your weights file / from scratch."""
-    return {"imagenet": "ImageNet", "none": "from scratch", "teachable-machine": "Teachable Machine"}.get(
-        meta.get("weights"), "your weights file")
 
 
 # -- cards ---------------------------------------------------------------------------------------
@@ -322,21 +301,6 @@ def thumbnails(pictures: Sequence, width: int = 96, captions: Sequence[str] | No
 
 
 # -- structural previews (TensorFlow is imported only when these are called) --------------------
-@st.cache_resource(max_entries=3, show_spinner=False)
-def model_structure(backbone: str):
-    """The classifier's *structure* for ``backbone`` (random weights, 2 classes), for previews.
-
-    Shared by every session, so it is never trained and holds no user data; built without
-    touching the process-wide random seed (a job may be training meanwhile). Returns
-    (TransferModel, pooled feature size); count with ``trainable_params(depth, from_scratch=...)``.
-    """
-    from tlcore.model import build_classifier
-
-    structure = build_classifier(backbone, ["a", "b"], None, weights="none", seed=None)
-    features = int(structure.model.get_layer("predictions").kernel.shape[0])
-    return structure, features
-
-
 def augmented(pixels, names: Sequence[str], seed: int):
     """``pixels`` (uint8, N×S×S×3) through the augmentation layers in training mode."""
     import numpy as np
@@ -384,8 +348,8 @@ def run_picker(runs: Sequence, key: str, label: str):
 
 def run_facts(run) -> str:
     """One caption line: network, weights, classes."""
-    meta = run.metadata
-    return (f"{meta.get('backbone_title', meta.get('backbone', ''))} · {meta.get('weights_source', '')} · "
+    record = run.record
+    return (f"{record.backbone_title} · {record.weights_source} · "
             f"knows {len(run.class_names)} classes: {', '.join(md(c) for c in run.class_names)}")
 
 

@@ -75,6 +75,9 @@ def demo_run(tmp_path_factory, demo_dataset_96, mobilenet_035_weights):
     from tlcore.training import Trainer
 
     folder = tmp_path_factory.mktemp("demo-run")
-    trainer = Trainer("mobilenet_v2_035", weights=mobilenet_035_weights, input_size=96, epochs=4,
-                      batch_size=16, cache_dir=folder / "cache").fit(demo_dataset_96)
+    from tlcore.settings import TrainingSettings
+
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights=mobilenet_035_weights, input_size=96,
+                                epochs=4, batch_size=16)
+    trainer = Trainer(settings, cache_dir=folder / "cache").fit(demo_dataset_96)
     return trainer, save_run(trainer, demo_dataset_96, folder / "run", dataset_name="Shapes (built-in demo)")

@@ -42,8 +42,11 @@ def trained_run(folders):
         from tlcore.training import Trainer
 
         demo = load_demo(image_size=96)
-        trainer = Trainer(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, epochs=2,
-                          batch_size=32, cache_dir=folders["cache"] / "features").fit(demo)
+        from tlcore.settings import TrainingSettings
+
+        settings = TrainingSettings(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, epochs=2,
+                                    batch_size=32)
+        trainer = Trainer(settings, cache_dir=folders["cache"] / "features").fit(demo)
         return save_run(trainer, demo, folders["workspace"] / "20240101-000000-mobilenet_v2_035")
 
 

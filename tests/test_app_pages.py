@@ -24,6 +24,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from conftest import SHARED_WEIGHTS  # noqa: E402,F401
+from tlcore.settings import TrainingSettings
 from studio_support import (  # noqa: E402,F401  (fixtures are found by name)
     APP, ROOT, SMALL_WEIGHTS, TIMEOUT, environment, folders, open_page, texts, trained_run,
 )
@@ -212,13 +213,13 @@ def test_model_slider_changes_the_trainable_parameter_count():
     assert int(metrics["Parameters that learn"].replace(",", "")) > int(learning.replace(",", ""))
     assert at.number_input(key="model_ft_epochs").value == 3  # fine-tuning switched on with the slider
     settings = at.session_state["tl_settings"]
-    assert settings["freeze_depth"] == 3 and settings["fine_tune_epochs"] == 3
+    assert settings.learning_blocks == 3 and settings.fine_tune_epochs == 3
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     colours = chart["data"][0]["marker"]["color"]
     assert colours.count("#e8590c") == 3  # three blocks drawn as learning
 
     at.slider(key="model_depth").set_value(0).run()
-    assert at.session_state["tl_settings"]["fine_tune_epochs"] == 0  # never fine-tune with depth 0
+    assert at.session_state["tl_settings"].fine_tune_epochs == 0  # never fine-tune with depth 0
 
 
 def test_model_page_from_scratch_and_other_backbone():
@@ -227,8 +228,8 @@ def test_model_page_from_scratch_and_other_backbone():
     at.radio(key="model_weights").set_value("none").run()
     assert not at.exception
     settings = at.session_state["tl_settings"]
-    assert settings["backbone"] == "mobilenet_v2_035" and settings["weights"] == "none"
-    assert settings["fine_tune_epochs"] == 0
+    assert settings.backbone == "mobilenet_v2_035" and settings.weights == "none"
+    assert settings.fine_tune_epochs == 0
     # the choice survives a visit to another page
     at.switch_page("pages/learn.py").run()
     at.switch_page("pages/model.py").run()
@@ -242,12 +243,12 @@ def test_model_page_adds_an_uploaded_weights_file_new_or_old_format(tmp_path):
     from tlcore.backbones.factory import create_backbone
 
     spec = BACKBONES["mobilenet_v2_035"]
-    at = open_page("model", tl_settings={"backbone": "mobilenet_v2_035"})
+    at = open_page("model", tl_settings=TrainingSettings(backbone="mobilenet_v2_035"))
     uploader = at.file_uploader(key="model_weights_file_mobilenet_v2_035")
     uploader.set_value((SHARED_WEIGHTS.name, SHARED_WEIGHTS.read_bytes(), "application/octet-stream")).run()
     assert not at.exception
     assert at.radio(key="model_weights").value == "file"
-    assert at.session_state["tl_settings"]["weights"] == str(library_weights_file(spec))
+    assert at.session_state["tl_settings"].weights == str(library_weights_file(spec))
 
     # the older .h5 format (as Keras downloads ImageNet weights) is converted, so it still loads later
     legacy_format = pytest.importorskip("keras.src.legacy.saving.legacy_h5_format")
@@ -271,7 +272,7 @@ def test_model_page_adds_an_uploaded_weights_file_new_or_old_format(tmp_path):
 def test_train_page_runs_a_real_training_and_shows_curves_and_summary():
     from tlcore.data import load_demo
 
-    settings = dict(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, freeze_depth=0,
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, learning_blocks=0,
                     epochs=2, fine_tune_epochs=0, batch_size=32, learning_rate=1e-3, augment=[])
     at = open_page("train", tl_dataset=load_demo(image_size=96), tl_dataset_name="Shapes (built-in demo)",
                    tl_settings=settings)
@@ -306,7 +307,7 @@ def test_train_page_runs_a_real_training_and_shows_curves_and_summary():
 def test_train_page_stop_keeps_the_best_model_so_far():
     from tlcore.data import load_demo
 
-    settings = dict(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, freeze_depth=0,
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, learning_blocks=0,
                     epochs=200, fine_tune_epochs=0, batch_size=8, learning_rate=1e-3, augment=[])
     at = open_page("train", tl_dataset=load_demo(image_size=96), tl_settings=settings)
     at.button(key="train_start").click().run()
@@ -321,12 +322,12 @@ def test_train_page_stop_keeps_the_best_model_so_far():
     at.run()
     assert not at.exception
     assert "Training was stopped early" in texts(at)
-    points = len(job.run.metadata["history"]["loss"])
+    points = job.run.record.epochs_run
     assert 1 <= points < 200
 
 
 def test_train_page_explains_missing_imagenet_weights():
-    settings = dict(backbone="mobilenet_v2_035", weights="imagenet", input_size=96, freeze_depth=0,
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights="imagenet", input_size=96, learning_blocks=0,
                     epochs=1, fine_tune_epochs=0, batch_size=32, learning_rate=1e-3, augment=[])
     import keras
 

@@ -21,6 +21,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from conftest import SHARED_WEIGHTS  # noqa: E402,F401
+from tlcore.settings import TrainingSettings
 from studio_support import (  # noqa: E402,F401  (fixtures are found by name)
     APP, ROOT, SMALL_WEIGHTS, TIMEOUT, environment, folders, open_page, texts, trained_run,
 )
@@ -207,7 +208,7 @@ def test_share_page_tflite_reports_agreement_in_plain_words(trained_run):
     at.button(key="share_make_tflite_8bit").click().run(timeout=180)
     assert not at.exception
     report = at.session_state["share_built"][(str(trained_run.path), "tflite-8bit")]["report"]
-    assert report["quantized"] and report["pictures"] == len(trained_run.metadata["validation"])
+    assert report["quantized"] and report["pictures"] == len(trained_run.record.validation)
     same = round(report["agreement"] * report["pictures"])
     assert f"same answer as the original model on {same} of {report['pictures']} validation pictures" in texts(at).replace("*", "")
     assert any(b.help.endswith("-8bit.tflite") for b in at.download_button)
@@ -272,7 +273,7 @@ def test_share_page_imports_teachable_machine_and_it_predicts_like_teachable_mac
     from tlcore.backbones import BACKBONES, library_weights_file
 
     kept = library_weights_file(BACKBONES["mobilenet_v2_035"])
-    assert kept is not None and at.session_state["tl_settings"]["weights"] == str(kept)
+    assert kept is not None and at.session_state["tl_settings"].weights == str(kept)
     at.switch_page("pages/model.py").run()
     assert not at.exception
     assert at.radio(key="model_backbone").value == "mobilenet_v2_035"
@@ -339,7 +340,7 @@ def test_share_page_imports_its_own_export_zip(trained_run):
     from tlcore.runs import load_run
 
     copy = load_run(new_path)
-    picture = trained_run.metadata["validation"][0]["file"]
+    picture = trained_run.record.validation[0].file
     a, b = trained_run.predict([trained_run.path / picture])[0], copy.predict([trained_run.path / picture])[0]
     assert copy.class_names == trained_run.class_names
     np.testing.assert_allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-6)
@@ -349,7 +350,7 @@ def test_share_page_imports_its_own_export_zip(trained_run):
 def test_lesson_file_round_trip_restores_pictures_settings_and_runs(trained_run, monkeypatch, tmp_path):
     from tlcore.data import load_demo
 
-    settings = dict(backbone="mobilenet_v2_035", weights="none", input_size=96, freeze_depth=0, epochs=7,
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights="none", input_size=96, learning_blocks=0, epochs=7,
                     fine_tune_epochs=0, batch_size=16, learning_rate=1e-3, augment=["flip"])
     demo = load_demo(image_size=96)
     at = open_page("share", tl_dataset=demo, tl_dataset_name="Shapes lesson", tl_settings=settings,

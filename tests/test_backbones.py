@@ -56,7 +56,7 @@ def test_freeze_depth_summary_counts_learning_parameters(built):
     name, transfer = built
     counts = []
     for depth in (0, 1, 2, transfer.num_blocks):
-        transfer.set_freeze_depth(depth)
+        transfer.set_learning_blocks(depth)
         status = transfer.block_status()
         assert [s.learning for s in status] == [False] * (transfer.num_blocks - depth) + [True] * depth
         keras_count = sum(int(np.prod(v.shape)) for v in transfer.model.trainable_weights)
@@ -65,7 +65,7 @@ def test_freeze_depth_summary_counts_learning_parameters(built):
     assert counts[0] < counts[1] < counts[2] < counts[3]
     lines = transfer.summary_lines(1)
     assert lines[-2].startswith("learning") and lines[0].startswith("frozen")
-    transfer.set_freeze_depth(transfer.num_blocks)
+    transfer.set_learning_blocks(transfer.num_blocks)
 
 
 def test_batchnorm_stays_frozen_when_fine_tuning_pretrained(tmp_path):
@@ -75,7 +75,7 @@ def test_batchnorm_stays_frozen_when_fine_tuning_pretrained(tmp_path):
 
     weights = tmp_path / "start.weights.h5"
     create_backbone("mobilenet_v2_035", 64, "none").save_weights(weights)
-    transfer = build_classifier("mobilenet_v2_035", CLASSES, input_size=64, weights=weights).set_freeze_depth(3)
+    transfer = build_classifier("mobilenet_v2_035", CLASSES, input_size=64, weights=weights).set_learning_blocks(3)
     learning = [l for b in transfer.blocks[-3:] for l in b.layers]
     assert any(isinstance(l, keras.layers.BatchNormalization) for l in learning)
     assert all(not l.trainable for l in learning if isinstance(l, keras.layers.BatchNormalization))
@@ -107,7 +107,7 @@ def test_one_training_step_moves_only_learning_layers(built):
     from tlcore._tf import keras
 
     name, transfer = built
-    transfer.set_freeze_depth(1)
+    transfer.set_learning_blocks(1)
     frozen_layer = next(l for l in transfer.blocks[0].layers if getattr(l, "weights", None))
     learning_layer = next(l for l in transfer.blocks[-1].layers
                           if getattr(l, "trainable_weights", None) and l.trainable_weights)

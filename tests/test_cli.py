@@ -75,7 +75,7 @@ def test_train_then_predict_as_json(two_flowers, shared_weights, tmp_path):
     (("train", ".", "--backbone", "alexnet"), "Unknown backbone 'alexnet'"),
     (("train", ".", "--backbone", "inception_v3", "--input-size", 40), "at least 75"),
     (("train", ".", "--weights", "/no/such.h5"), "was not found"),
-    (("train", ".", "--epochs", 2, "--fine-tune-epochs", 2), "freeze depth to 1 or more"),
+    (("train", ".", "--epochs", 2, "--fine-tune-epochs", 2), "learning blocks to 1 or more"),
     (("predict", "/no/run", "x.jpg"), "is not a run folder"),
 ])
 def test_errors_are_one_clear_line(args, words):

@@ -139,10 +139,10 @@ def trained(demo_run):
 def test_evaluate_run_on_its_validation_pictures(trained):
     trainer, run = trained
     evaluation = evaluate_run(run)
-    assert len(evaluation) == len(trainer.val_indices_) == run.metadata["metrics"]["val_pictures"]
+    assert len(evaluation) == len(trainer.val_indices_) == run.record.val_pictures
     # The same pictures, decoded the same way, as the trainer measured them.
     np.testing.assert_allclose(evaluation.probabilities, trainer.val_probabilities_, atol=1e-5)
-    assert evaluation.accuracy == pytest.approx(run.metadata["metrics"]["val_accuracy"])
+    assert evaluation.accuracy == pytest.approx(run.record.val_accuracy)
     np.testing.assert_array_equal(evaluation.support, np.bincount(evaluation.true_labels, minlength=3))
     assert evaluation.confusion.sum() == len(evaluation)
     assert np.trace(evaluation.confusion) == round(evaluation.accuracy * len(evaluation))

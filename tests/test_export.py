@@ -93,11 +93,14 @@ def test_model_card_tells_how_it_was_made(run, tmp_path):
     bundle = export_bundle(run, tmp_path / "bundle.zip")
     with zipfile.ZipFile(bundle) as archive:
         card = archive.read("model_card.md").decode()
-    meta = run.metadata
-    for expected in (meta["backbone_title"], meta["weights_source"], "96×96", RESIZE_DESCRIPTION,
-                     "Shapes (built-in demo)", f"{meta['metrics']['val_accuracy']:.0%}", "freeze depth 0",
-                     "Only the new last layer learned", *run.class_names):
+    record = run.record
+    for expected in (record.backbone_title, record.weights_source, "96×96", RESIZE_DESCRIPTION,
+                     "Shapes (built-in demo)", f"{record.val_accuracy:.0%}", f"(0 of {record.blocks} blocks)",
+                     "Only the new last layer learned", *run.class_names,
+                     f"with {record.val_pictures} pictures, one mistake changes it by {100 / record.val_pictures:.1f} points",
+                     f"| Batch size (pictures per step) | 16 |"):
         assert expected in card, expected
+    assert "batch_size_setting" not in card and "with 20 pictures" not in card
 
 
 def test_tflite_agrees_with_keras(run, tmp_path):

@@ -63,7 +63,7 @@ def test_uses_current_weights_of_a_fine_tuned_model():
     batch = pictures(2, size, seed=2)
     before = gradcam(transfer, batch)
     np.testing.assert_array_equal(before, gradcam(transfer, batch))  # no random augmentation
-    transfer.set_freeze_depth(2)
+    transfer.set_learning_blocks(2)
     rng = np.random.default_rng(0)
     for layer in transfer.blocks[-1].layers + transfer.blocks[-2].layers:  # "fine-tune" the top blocks
         for variable in layer.trainable_weights:
@@ -97,6 +97,7 @@ def test_real_model_heatmaps_differ_between_classes(tmp_path):
     if not (MOBILENET_035.is_file() and FLOWERS5.is_dir()):
         pytest.skip(f"needs the real MobileNetV2-0.35 weights and flowers5 photos in {SHARED}")
     from tlcore.data import ImageDataset, load_picture
+    from tlcore.settings import TrainingSettings
     from tlcore.training import Trainer
 
     kept = {}
@@ -107,8 +108,9 @@ def test_real_model_heatmaps_differ_between_classes(tmp_path):
             shutil.copyfile(file, tmp_path / "set" / name / file.name)
         kept[name] = files[-1]  # not trained on
     dataset = ImageDataset.from_folder(tmp_path / "set", image_size=128)
-    trainer = Trainer("mobilenet_v2_035", weights=str(MOBILENET_035), input_size=128, epochs=8,
-                      batch_size=16, cache_dir=tmp_path / "cache").fit(dataset)
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights=str(MOBILENET_035), input_size=128,
+                                epochs=8, batch_size=16)
+    trainer = Trainer(settings, cache_dir=tmp_path / "cache").fit(dataset)
     model = trainer.model_.model
     batch = np.stack([load_picture(kept["daisy"], 128), load_picture(kept["sunflower"], 128)])
     heatmaps, _, classes = _gradcam(trainer.model_, batch)

@@ -67,7 +67,7 @@ def test_imported_run_folder_and_metadata(imported):
     assert meta["name"] == "Teachable Machine: dog / cat"
     assert meta["backbone"] == "mobilenet_v2_035" and meta["input_size"] == 224
     assert meta["weights"] == "teachable-machine" and meta["weights_source"] == "Teachable Machine export"
-    assert meta["imported"] is True and meta["classes"] == ["dog", "cat"] and meta["metrics"] == {}
+    assert meta["imported"] is True and meta["classes"] == ["dog", "cat"] and meta["val_accuracy"] is None
     assert all(values == [] for values in meta["history"].values())
     model = imported.keras_model
     assert [layer.name for layer in model.layers[-3:]] == ["pool", "hidden", "predictions"]

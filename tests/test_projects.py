@@ -11,8 +11,10 @@ def test_project_round_trip(demo_dataset_96, shared_weights, tmp_path):
     from tlcore.runs import save_run
     from tlcore.training import Trainer
 
-    fitted = Trainer("mobilenet_v2_035", weights=shared_weights, input_size=96, epochs=1,
-                     cache_dir=tmp_path / "cache").fit(demo_dataset_96)
+    from tlcore.settings import TrainingSettings
+
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights=str(shared_weights), input_size=96, epochs=1)
+    fitted = Trainer(settings, cache_dir=tmp_path / "cache").fit(demo_dataset_96)
     run = save_run(fitted, demo_dataset_96, tmp_path / "ws1" / "run-a")
     settings = {"backbone": "mobilenet_v2_035", "epochs": 1, "freeze_depth": 0}
     file = save_project(tmp_path / "lesson.tlproject", demo_dataset_96, settings, [run], name="Shapes lesson")
@@ -55,8 +57,10 @@ def test_same_names_survive_and_a_different_run_is_not_mistaken_for_ours(demo_da
             shutil.copy(path, target)
     dataset = ImageDataset.from_folder(folder, image_size=96)
     assert len(dataset) == 18
-    fitted = Trainer("mobilenet_v2_035", weights=shared_weights, input_size=96, epochs=1,
-                     cache_dir=tmp_path / "cache").fit(dataset)
+    from tlcore.settings import TrainingSettings
+
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights=str(shared_weights), input_size=96, epochs=1)
+    fitted = Trainer(settings, cache_dir=tmp_path / "cache").fit(dataset)
     run = save_run(fitted, dataset, tmp_path / "ws1" / "run-a")
     file = save_project(tmp_path / "l.tlproject", dataset, {}, [run])
     (tmp_path / "ws2" / "run-a").mkdir(parents=True)  # a different run already has that name

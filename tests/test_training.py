@@ -7,7 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from tlcore.training import ProgressCallback, Trainer
+from tlcore.settings import TrainingSettings
+from tlcore.training import ProgressCallback, Trainer, TrainingCallback
 
 SIZE = 96
 
@@ -28,17 +29,16 @@ def small_flowers(flowers96):
     return subset
 
 
-def trainer(weights, tmp_path, **settings) -> Trainer:
-    defaults = dict(backbone="mobilenet_v2_035", weights=weights, input_size=SIZE, epochs=2,
-                    dropout=0.0, batch_size=16, cache_dir=tmp_path / "cache")
-    defaults.update(settings)
-    return Trainer(**defaults)
+def trainer(weights, tmp_path, callbacks=(), **changes) -> Trainer:
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights=str(weights), input_size=SIZE, epochs=2,
+                                dropout=0.0, batch_size=16).replace(**changes)
+    return Trainer(settings, cache_dir=tmp_path / "cache", callbacks=callbacks)
 
 
 @pytest.mark.parametrize("depth", [0, 2])
 def test_fast_path_gives_the_same_model_as_the_plain_path(small_flowers, shared_weights, tmp_path, depth):
-    fast = trainer(shared_weights, tmp_path, freeze_depth=depth, fine_tune_epochs=2 if depth else 0).fit(small_flowers)
-    plain = trainer(shared_weights, tmp_path, freeze_depth=depth, fine_tune_epochs=2 if depth else 0,
+    fast = trainer(shared_weights, tmp_path, learning_blocks=depth, fine_tune_epochs=2 if depth else 0).fit(small_flowers)
+    plain = trainer(shared_weights, tmp_path, learning_blocks=depth, fine_tune_epochs=2 if depth else 0,
                     fast_path=False).fit(small_flowers)
     assert fast.fast_path_used_ and not plain.fast_path_used_
     assert len(fast.history_["loss"]) == (4 if depth else 2)
@@ -69,7 +69,8 @@ def test_fast_path_result_is_one_end_to_end_model(small_flowers, shared_weights,
     predictions = reloaded.predict(files)
     for prediction, expected in zip(predictions, fitted.val_probabilities_[:5]):
         np.testing.assert_allclose(list(prediction.probabilities.values()), expected, atol=1e-5)
-    assert run.metadata["fast_path"] and reloaded.metadata["metrics"]["val_accuracy"] == fitted.val_accuracy_
+    assert run.record.fast_path and reloaded.record.val_accuracy == fitted.val_accuracy_
+    assert reloaded.record == run.record  # run.json holds the whole record
     assert load_picture(files[0], SIZE).shape == (SIZE, SIZE, 3)
 
 
@@ -77,10 +78,19 @@ class StopAt(ProgressCallback):
     def __init__(self, trainer_ref, epoch, batch):
         super().__init__()
         self.trainer_ref, self.stop_epoch, self.stop_batch = trainer_ref, epoch, batch
+        self.current_epoch = None
+        self.epoch_ends = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        self.current_epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_ends += 1
 
     def on_train_batch_end(self, batch, logs=None):
         super().on_train_batch_end(batch, logs)
-        if self.epoch == self.stop_epoch and batch == self.stop_batch:
+        if self.current_epoch == self.stop_epoch and batch == self.stop_batch:
             self.trainer_ref[0].request_stop()
 
 
@@ -91,19 +101,20 @@ def test_stop_mid_epoch_ends_at_the_next_batch_and_keeps_the_best(small_flowers,
     ref.append(t)
     t.fit(small_flowers)
     assert t.stopped_
-    assert len(t.history_["loss"]) == 3  # two full epochs and the one that was stopped
-    assert stopper.batch == 0 and stopper.snapshot()["phase"] == "stopped"
+    # Keras ends the stopped epoch (with validation): it is not counted as an epoch.
+    assert stopper.epoch_ends == 3 and len(t.history_["loss"]) == 2
+    assert stopper.step == 3 and stopper.snapshot(epochs_done=2)["phase"] == "stopped"  # one more step
     best = max(t.history_["val_accuracy"])
-    assert t.val_accuracy_ == pytest.approx(best, abs=1e-6)  # the kept model is the best epoch's
-    assert t.best_epoch_ == int(np.argmax(t.history_["val_accuracy"])) + 1
+    assert t.val_accuracy_ == pytest.approx(best, abs=1e-6)  # the kept model is the best whole epoch's
+    ranked = sorted(range(2), key=lambda i: (-t.history_["val_accuracy"][i], t.history_["val_loss"][i]))
+    assert t.best_epoch_ == ranked[0] + 1  # ties go to the lower validation loss
 
 
 def test_stop_while_looking_at_pictures_learns_nothing_and_says_so(small_flowers, shared_weights, tmp_path):
     ref = []
 
-    class StopDuringExtraction(ProgressCallback):
-        def on_predict_batch_end(self, batch, logs=None):
-            super().on_predict_batch_end(batch, logs)
+    class StopDuringExtraction(TrainingCallback):
+        def on_extract_progress(self, done, total):
             ref[0].request_stop()
 
     t = trainer(shared_weights, tmp_path, callbacks=[StopDuringExtraction()])
@@ -120,32 +131,38 @@ def test_crash_mid_training_keeps_what_was_learned(small_flowers, shared_weights
             if epoch == 1:
                 raise RuntimeError("disk full")
 
-    settings = dict(backbone="mobilenet_v2_035", weights=str(shared_weights), input_size=SIZE, epochs=5,
-                    cache_dir=tmp_path / "cache")
-    job = TrainingJob(settings, small_flowers, workspace=tmp_path / "ws")
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights=str(shared_weights), input_size=SIZE, epochs=5)
+    job = TrainingJob(settings, small_flowers, workspace=tmp_path / "ws", cache_dir=tmp_path / "cache")
     job.trainer.callbacks = [*job.trainer.callbacks, Crash()]
-    job.start().join(120)
+    assert job.start().join(600)
     assert "disk full" in job.error and "Traceback" not in job.error
-    assert job.run is not None and job.run.metadata["failed"]
-    assert len(job.run.metadata["history"]["loss"]) == 2  # epochs finished before the crash
+    assert "Traceback" in job.details and "RuntimeError: disk full" in job.details  # for "what happened?"
+    assert job.run is not None and job.run.record.failed == "disk full"
+    assert job.run.record.epochs_run == 2  # epochs finished before the crash
     assert job.run.predict([small_flowers.paths[0]])[0].top in small_flowers.class_names
 
 
 def test_progress_counts_up_to_the_total(small_flowers, shared_weights, tmp_path):
-    events = []
+    events, phases = [], []
 
     class Watch(ProgressCallback):
-        def on_predict_batch_end(self, batch, logs=None):
-            super().on_predict_batch_end(batch, logs)
-            events.append((logs["done"], logs["total"]))
+        def on_phase_begin(self, phase, info):
+            super().on_phase_begin(phase, info)
+            phases.append((phase, info.pictures, info.total_epochs))
+
+        def on_extract_progress(self, done, total):
+            super().on_extract_progress(done, total)
+            events.append((done, total))
 
     progress = Watch()
-    trainer(shared_weights, tmp_path, callbacks=[progress]).fit(small_flowers)
+    fitted = trainer(shared_weights, tmp_path, callbacks=[progress]).fit(small_flowers)
     done = [d for d, _ in events]
     assert done == sorted(done) and done[-1] == events[-1][1] == len(small_flowers)
-    snapshot = progress.snapshot()
-    assert snapshot["epoch"] == snapshot["total_epochs"] == 2 and snapshot["phase"] == "done"
-    assert len(snapshot["history"]["val_accuracy"]) == 2
+    # The number of pictures is known as soon as extraction begins (no "0 of 0 pictures").
+    assert [p for p, _, _ in phases] == ["building", "extracting", "head", "done"]
+    assert phases[1][1] == len(small_flowers) and all(total == 2 for _, _, total in phases)
+    snapshot = progress.snapshot(epochs_done=len(fitted.history_["loss"]))
+    assert snapshot["epoch"] == snapshot["total_epochs"] == 2 and snapshot["phase"] == "done" and snapshot["final"]
 
 
 def test_feature_cache_is_reused_and_invalidated_by_what_changes_features(small_flowers, shared_weights, tmp_path):
@@ -157,7 +174,7 @@ def test_feature_cache_is_reused_and_invalidated_by_what_changes_features(small_
     assert hit() is False
     assert hit() is True  # same pictures, backbone, weights, size, boundary
     assert hit(input_size=112) is False  # input size
-    assert hit(freeze_depth=1, fine_tune_epochs=1) is False  # freeze boundary
+    assert hit(learning_blocks=1, fine_tune_epochs=1) is False  # freeze boundary
     other_weights = tmp_path / "other.weights.h5"
     shutil.copyfile(shared_weights, other_weights)
     with open(other_weights, "ab") as handle:
@@ -169,7 +186,8 @@ def test_feature_cache_is_reused_and_invalidated_by_what_changes_features(small_
 
 
 def test_from_scratch_trains_the_whole_network_without_the_fast_path(demo_dataset_96, tmp_path):
-    t = Trainer("mobilenet_v2_035", weights="none", input_size=SIZE, epochs=1, cache_dir=tmp_path).fit(demo_dataset_96)
+    t = Trainer(TrainingSettings(backbone="mobilenet_v2_035", weights="none", input_size=SIZE, epochs=1),
+                cache_dir=tmp_path).fit(demo_dataset_96)
     assert not t.fast_path_used_ and t.model_.from_scratch
     assert all(s.learning for s in t.model_.block_status())
 
@@ -180,21 +198,15 @@ def test_augmentation_runs_the_whole_model(small_flowers, shared_weights, tmp_pa
     assert [l.name for l in t.model_.augment_layers] == ["augment_flip", "augment_zoom"]
 
 
-def test_settings_are_checked_up_front():
-    with pytest.raises(ValueError, match="freeze depth to 1 or more"):
-        Trainer(freeze_depth=0, fine_tune_epochs=3).check_settings()
-    with pytest.raises(ValueError, match="Epochs must be at least 1"):
-        Trainer(epochs=0).check_settings()
-    with pytest.raises(ValueError, match="Unknown augmentation"):
-        Trainer(augment=["blur"]).check_settings()
+def test_a_missing_weights_file_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="Weights file .* was not found"):
+        Trainer(TrainingSettings(weights=str(tmp_path / "missing.weights.h5"))).check()
 
 
 def test_real_pretrained_weights_beat_random_start_on_real_flowers(flowers96, shared_weights, tmp_path):
     """The point of the product: ImageNet features learn 5 kinds of flowers from few photos."""
-    pretrained = Trainer("mobilenet_v2_035", weights=shared_weights, input_size=SIZE, epochs=5,
-                         cache_dir=tmp_path).fit(flowers96)
-    scratch = Trainer("mobilenet_v2_035", weights="none", input_size=SIZE, epochs=2,
-                      cache_dir=tmp_path).fit(flowers96)
+    pretrained = trainer(shared_weights, tmp_path, epochs=5, dropout=0.2, batch_size="auto").fit(flowers96)
+    scratch = trainer("none", tmp_path, epochs=2, dropout=0.2, batch_size="auto").fit(flowers96)
     chance = 1 / len(flowers96.class_names)
     assert pretrained.val_accuracy_ > chance + 0.3
     assert pretrained.val_accuracy_ > scratch.val_accuracy_ + 0.15
@@ -225,10 +237,5 @@ def test_pictures_streamed_from_disk_give_the_same_features_and_model(flowers, s
 
 
 def test_auto_batch_size_gives_small_sets_enough_learning_steps(small_flowers, shared_weights, tmp_path):
-    from tlcore.training.trainer import auto_batch_size
-
-    assert auto_batch_size(30) == 4 and auto_batch_size(96) == 12 and auto_batch_size(5000) == 32
     t = trainer(shared_weights, tmp_path, epochs=1, batch_size="auto").fit(small_flowers)
-    assert t.batch_size_ == auto_batch_size(len(t.train_indices_)) == 12  # 96 training pictures
-    with pytest.raises(ValueError, match="'auto' or at least 1"):
-        Trainer(batch_size=0).check_settings()
+    assert t.batch_size_ == t.settings.batch_size_for(len(t.train_indices_)) == 12  # 96 training pictures

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -30,7 +31,7 @@ def cmd_backbones(args) -> int:
     from .backbones import BACKBONES, imagenet_weights_cached, library_weights_file
 
     if args.name:
-        return _show_blocks(args.name, args.freeze_depth)
+        return _show_blocks(args.name, args.learning_blocks)
     if args.json:
         rows = []
         for spec in BACKBONES.values():
@@ -56,121 +57,134 @@ def cmd_backbones(args) -> int:
     return 0
 
 
-def _show_blocks(name: str, depth: int) -> int:
-    """Every block of one backbone, frozen or learning at ``depth`` (structure only, no download)."""
+def _show_blocks(name: str, learning_blocks: int) -> int:
+    """Every block of one backbone, frozen or learning (structure only, no download)."""
     from .backbones import get_backbone
-    from .model import build_classifier
+    from .model.plan import learning_plan
 
     spec = get_backbone(name)
-    structure = build_classifier(spec.name, ["class 1", "class 2"], None, weights="none", seed=None)
-    depth = structure.check_freeze_depth(depth)
-    print(f"{spec.title}: {structure.num_blocks} blocks; the top {depth} learn (--freeze-depth {depth}).")
-    for line in structure.summary_lines(depth):
-        print("  " + line)
-    learning = structure.trainable_params(depth, from_scratch=False)
-    print(f"Parameters that learn with pretrained weights: {learning:,} "
+    plan = learning_plan(spec.name, 2, learning_blocks)
+    print(f"{spec.title}: {plan.num_blocks} blocks; the top {plan.learning_blocks} learn "
+          f"(--learning-blocks {plan.learning_blocks}).")
+    for status in plan.blocks:
+        mark = "learning" if status.learning else "frozen  "
+        print(f"  {mark}  {status.name:<20} {status.params:>12,} parameters")
+    print(f"  learning  {'head (new)':<20} {plan.head_params:>12,} parameters")
+    print(f"Parameters that learn with pretrained weights: {plan.learning_params:,} "
           f"(BatchNorm layers stay frozen; the head is shown for 2 classes).")
     return 0
 
 
 # -- train ----------------------------------------------------------------------------------
 def _terminal_progress():
-    from .training import ProgressCallback
+    from .training import TrainingCallback
 
-    class TerminalProgress(ProgressCallback):
+    class TerminalProgress(TrainingCallback):
         """A one-line progress bar on a terminal; a line per epoch otherwise."""
 
         tty = sys.stderr.isatty()
 
-        def _bar(self, fraction: float, width: int = 24) -> str:
+        def __init__(self):
+            super().__init__()
+            self.phase, self.total_epochs, self.steps, self.epoch = "waiting", 0, 0, 0
+
+        @staticmethod
+        def _bar(fraction: float, width: int = 24) -> str:
             filled = int(round(fraction * width))
             return "[" + "#" * filled + "-" * (width - filled) + "]"
 
-        def on_predict_batch_end(self, batch, logs=None):
-            super().on_predict_batch_end(batch, logs)
-            if self.tty and self.extract_total:
-                _print_err(f"\rLooking at each picture once {self._bar(self.extracted / self.extract_total)} "
-                           f"{self.extracted}/{self.extract_total}", end="")
-                if self.extracted >= self.extract_total:
-                    _print_err()
+        def on_phase_begin(self, phase, info):
+            self.phase, self.total_epochs, self.steps = phase, info.total_epochs, info.steps_per_epoch
+
+        def on_extract_progress(self, done, total):
+            if self.tty and total:
+                _print_err(f"\rLooking at each picture once {self._bar(done / total)} {done}/{total}",
+                           end="\n" if done >= total else "")
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch + 1
 
         def on_train_batch_end(self, batch, logs=None):
-            super().on_train_batch_end(batch, logs)
-            if self.tty and self.batches_per_epoch:
-                _print_err(f"\rEpoch {self.epoch + 1}/{self.total_epochs} "
-                           f"{self._bar(self.batch / self.batches_per_epoch)} loss {float((logs or {}).get('loss', 0)):.3f}", end="")
+            if self.tty and self.steps:
+                _print_err(f"\rEpoch {self.epoch}/{self.total_epochs} {self._bar((batch + 1) / self.steps)} "
+                           f"loss {float((logs or {}).get('loss', 0)):.3f}", end="")
 
         def on_epoch_end(self, epoch, logs=None):
-            super().on_epoch_end(epoch, logs)
             logs = logs or {}
-            prefix = "\r" if self.tty else ""
-            _print_err(f"{prefix}Epoch {self.epoch}/{self.total_epochs} ({self.phase.replace('_', '-')}): "
-                       f"loss {logs.get('loss', float('nan')):.3f}  accuracy {logs.get('accuracy', float('nan')):.3f}  "
-                       f"val_loss {logs.get('val_loss', float('nan')):.3f}  val_accuracy {logs.get('val_accuracy', float('nan')):.3f}"
-                       + " " * 10)
+            value = lambda name: logs.get(name, float("nan"))  # noqa: E731
+            _print_err(f"{chr(13) if self.tty else ''}Epoch {self.epoch}/{self.total_epochs} "
+                       f"({self.phase.replace('_', '-')}): loss {value('loss'):.3f}  accuracy {value('accuracy'):.3f}  "
+                       f"val_loss {value('val_loss'):.3f}  val_accuracy {value('val_accuracy'):.3f}" + " " * 10)
 
     return TerminalProgress()
 
 
+def _settings_from(args):
+    """The settings given on the command line; the rest take TrainingSettings' defaults."""
+    from .settings import TrainingSettings
+
+    given = {name: getattr(args, name) for name in SETTING_ARGUMENTS if getattr(args, name) is not None}
+    return TrainingSettings(**given, fast_path=not args.no_fast_path)
+
+
 def cmd_train(args) -> int:
-    from .backbones import get_backbone
     from .backbones.factory import check_input_size
     from .data import ImageDataset
     from .paths import workspace_root
-    from .runs import new_run_dir, save_run
+    from .runs import claim_given_folder, claim_run_folder, clean_leftovers, release, save_run
     from .training import Trainer
 
-    spec = get_backbone(args.backbone)
-    input_size = check_input_size(spec, args.input_size)
+    settings = _settings_from(args)  # every setting checked before anything is read or built
+    check_input_size(settings.spec, settings.input_size)
     data = Path(args.data)
     if not data.exists():
         raise CliError(f"{data} does not exist: give a folder with one sub-folder per class, or a .zip of one.")
-    out = Path(args.out) if args.out else new_run_dir(workspace_root(), spec.name)
-    if out.exists() and any(out.iterdir()):
-        raise CliError(f"{out} already exists and is not empty; choose another --out folder.")
-    augment = [a for a in (args.augment or "").split(",") if a] if args.augment not in (None, "all") else (args.augment == "all")
-    progress = _terminal_progress()
-    trainer = Trainer(
-        backbone=spec.name, weights=args.weights, input_size=input_size,
-        freeze_depth=args.freeze_depth, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
-        batch_size=args.batch_size, learning_rate=args.learning_rate,
-        fine_tune_learning_rate=args.fine_tune_learning_rate, augment=augment,
-        validation_fraction=args.validation_fraction, early_stopping=args.early_stopping,
-        seed=args.seed, fast_path=not args.no_fast_path, callbacks=[progress],
-    )
-    trainer.check_settings()
-    with tempfile.TemporaryDirectory(prefix="tlcore-") as work:
-        dataset = ImageDataset.load(data, work_dir=work, image_size=input_size)
-        _print_err(f"Loaded {len(dataset)} pictures in {len(dataset.class_names)} classes "
-                   f"({', '.join(f'{k}: {v}' for k, v in dataset.counts.items())}).")
-        for line in dataset.report.problems():
-            _print_err(f"  note: {line}")
-        try:
-            trainer.fit(dataset)
-        except KeyboardInterrupt:
-            trainer.request_stop()
-        run = save_run(trainer, dataset, out, dataset_name=data.name)
+    trainer = Trainer(settings, callbacks=[_terminal_progress()])
+    trainer.check()
+    if args.out:
+        out = claim_given_folder(args.out)
+    else:
+        clean_leftovers(workspace_root())
+        out = claim_run_folder(workspace_root(), settings.backbone)
+    try:
+        with tempfile.TemporaryDirectory(prefix="tlcore-") as work:
+            dataset = ImageDataset.load(data, work_dir=work, image_size=settings.resolved_input_size)
+            _print_err(f"Loaded {len(dataset)} pictures in {len(dataset.class_names)} classes "
+                       f"({', '.join(f'{k}: {v}' for k, v in dataset.counts.items())}).")
+            for line in dataset.report.problems():
+                _print_err(f"  note: {line}")
+            try:
+                trainer.fit(dataset)
+            except KeyboardInterrupt:
+                _print_err("Stopped: saving what was learned so far.")
+            if not trainer.history_["loss"]:
+                raise CliError("Training stopped before anything was learned; nothing was saved.")
+            run = save_run(trainer, dataset, out, dataset_name=data.name)
+    except BaseException:
+        release(out)
+        raise
+    _print_result(args, run, trainer, dataset)
+    return 0
+
+
+def _print_result(args, run, trainer, dataset) -> None:
+    record = run.record
     result = {
-        "run_dir": str(run.path),
-        "backbone": spec.name,
-        "weights": run.metadata["weights_source"],
-        "classes": trainer.class_names_,
-        "val_accuracy": round(trainer.val_accuracy_, 4),
-        "best_epoch": trainer.best_epoch_,
-        "train_seconds": round(trainer.train_seconds_, 2),
-        "fast_path": trainer.fast_path_used_,
-        "epochs_run": len(trainer.history_["loss"]),
-        "pictures": len(dataset),
-        "skipped": len(dataset.report.skipped),
+        "run_dir": str(run.path), "backbone": record.backbone, "weights": record.weights_source,
+        "classes": list(record.classes), "val_accuracy": round(trainer.val_accuracy_, 4),
+        "best_epoch": trainer.best_epoch_, "train_seconds": round(trainer.train_seconds_, 2),
+        "fast_path": trainer.fast_path_used_, "epochs_run": record.epochs_run, "pictures": len(dataset),
+        "skipped": len(dataset.report.skipped), "stopped": record.stopped,
         "history": {k: [round(v, 4) for v in vals] for k, vals in trainer.history_.items()},
     }
+    for note in record.notes:
+        _print_err(f"  note: {note}")
     if args.json:
         print(json.dumps(result))
     else:
         print(f"Validation accuracy {result['val_accuracy']:.1%} (best epoch {result['best_epoch']}), "
               f"trained in {result['train_seconds']:.1f} s{' with the fast path' if result['fast_path'] else ''}.")
         print(f"Saved the run in {run.path}")
-    return 0
 
 
 # -- predict --------------------------------------------------------------------------------
@@ -252,34 +266,55 @@ def cmd_import_tm(args) -> int:
 
 
 # -- main -----------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    from .backbones.registry import DEFAULT_BACKBONE
+def _add_settings_arguments(p) -> None:
+    """Training settings, all checked by TrainingSettings (its defaults; its plain-words errors)."""
+    from .settings import TrainingSettings
 
+    d = TrainingSettings()
+    p.add_argument("--backbone", help=f"registry name (default {d.backbone}); see `tlcore backbones`")
+    p.add_argument("--weights", help=f"imagenet (default), none (from scratch), or a weights FILE")
+    p.add_argument("--input-size", help="picture size in pixels (default: the backbone's own)")
+    p.add_argument("--learning-blocks", "--freeze-depth", dest="learning_blocks",
+                   help="how many top blocks of the backbone learn (default 0: only the new head); "
+                        "--freeze-depth is the older name")
+    p.add_argument("--epochs", help=f"epochs training the new head (default {d.epochs})")
+    p.add_argument("--fine-tune-epochs", help="epochs fine-tuning the top blocks (default: as many as "
+                                              "--epochs when --learning-blocks > 0)")
+    p.add_argument("--batch-size", help="pictures per learning step: auto (default: 32, smaller for small sets) or a number")
+    p.add_argument("--learning-rate", help=f"default {d.learning_rate:g}")
+    p.add_argument("--fine-tune-learning-rate", help="default: a tenth of --learning-rate")
+    p.add_argument("--augment", nargs="?", const="all", help="augment pictures while training: all, or a list like flip,zoom")
+    p.add_argument("--validation-fraction", help=f"default {d.validation_fraction:g}")
+    p.add_argument("--early-stopping", action="store_true", default=None)
+    p.add_argument("--seed", help=f"default {d.seed}")
+    p.add_argument("--no-fast-path", action="store_true", help="always run the whole network (slower; for comparison)")
+
+
+SETTING_ARGUMENTS = ("backbone", "weights", "input_size", "learning_blocks", "epochs", "fine_tune_epochs",
+                     "batch_size", "learning_rate", "fine_tune_learning_rate", "augment", "validation_fraction",
+                     "early_stopping", "seed")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tlcore", description="Transfer learning on your own pictures.")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own messages and every log line")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show TensorFlow's own messages and every log line")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_parser = sub.add_parser
+    sub.add_parser = lambda *a, **k: add_parser(*a, parents=[common], **k)
 
     p = sub.add_parser("backbones", help="list the pretrained networks, with plain-language cards")
     p.add_argument("name", nargs="?", help="show this backbone's blocks, frozen or learning")
-    p.add_argument("--freeze-depth", type=int, default=0, help="with a name: how many top blocks learn")
+    p.add_argument("--learning-blocks", "--freeze-depth", dest="learning_blocks", type=int, default=0,
+                   help="with a name: how many top blocks learn (--freeze-depth is the older name)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_backbones)
 
     p = sub.add_parser("train", help="train a classifier on a folder (or .zip) with one sub-folder per class")
     p.add_argument("data", help="a folder with one sub-folder per class, or a .zip of one")
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, help=f"registry name (default {DEFAULT_BACKBONE}); see `tlcore backbones`")
-    p.add_argument("--weights", default="imagenet", help="imagenet (default), none (from scratch), or a weights FILE")
-    p.add_argument("--input-size", type=int, default=None, help="picture size in pixels (default: the backbone's own)")
-    p.add_argument("--freeze-depth", type=int, default=0, help="how many top blocks of the backbone learn (0: only the new head)")
-    p.add_argument("--epochs", type=int, default=5, help="epochs training the new head (default 5)")
-    p.add_argument("--fine-tune-epochs", type=int, default=None, help="epochs fine-tuning the top blocks (default: as many as --epochs when --freeze-depth > 0)")
-    p.add_argument("--batch-size", default="auto", help="pictures per learning step: auto (32, smaller for small sets) or a number")
-    p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--fine-tune-learning-rate", type=float, default=None, help="default: a tenth of --learning-rate")
-    p.add_argument("--augment", nargs="?", const="all", default=None, help="augment pictures while training: all, or a list like flip,zoom")
-    p.add_argument("--validation-fraction", type=float, default=0.2)
-    p.add_argument("--early-stopping", action="store_true")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-fast-path", action="store_true", help="always run the whole network (slower; for comparison)")
+    _add_settings_arguments(p)
     p.add_argument("--out", default=None, help="run folder to create (default: a new folder in the workspace)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.set_defaults(func=cmd_train)
@@ -310,10 +345,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_to_terminal(verbose: bool) -> None:
+    """tlcore's log lines (notes, warnings; everything with --verbose) on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  note: %(message)s"))
+    logger = logging.getLogger("tlcore")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def main(argv=None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    warnings.filterwarnings("ignore")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ["TLCORE_VERBOSE"] = "1"  # TensorFlow's own start-up lines too
+    else:
+        warnings.filterwarnings("ignore")
+    _log_to_terminal(args.verbose)
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -322,7 +370,8 @@ def main(argv=None) -> int:
     except (CliError, ValueError, FileNotFoundError, FileExistsError, RuntimeError, OSError) as error:
         _print_err(f"tlcore: error: {error}")
         return EXIT_ERROR
-    except Exception as error:  # last resort: still one line
+    except Exception as error:  # last resort: still one line (the traceback with --verbose)
+        logging.getLogger("tlcore").debug("unexpected error", exc_info=error)
         _print_err(f"tlcore: unexpected error ({type(error).__name__}): {error}")
         return 1
 

@@ -1,85 +1,140 @@
-"""A training run in a worker thread, for user interfaces.
+"""A training run as a job: ``train_and_save()`` trains and saves, in whatever thread calls it.
 
-The thread never touches any UI: a page polls ``snapshot()``. The finished (or stopped, or
-crashed-after-learning) run is saved to the workspace so a refresh or a restart loses nothing.
+``start()`` runs it in a daemon thread of its own; a training queue calls ``train_and_save()``
+from its worker. The job never touches any UI: a page polls ``snapshot()``. The run's folder is
+claimed when training starts, and the finished (or stopped, or crashed-after-learning) run
+is saved there, so a refresh or a restart loses nothing. A save that fails (a full disk)
+keeps the trained model in memory: ``save_again()`` tries once more.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import threading
 import traceback
 from pathlib import Path
 
 from .backbones.weights import WeightsUnavailableError
 from .paths import workspace_root
-from .runs import Run, new_run_dir, save_run
+from .runs import Run, RunSaveError, check_workspace, claim_run_folder, release, save_run
+from .settings import TrainingSettings
+
+log = logging.getLogger(__name__)
 
 
 class TrainingJob:
-    """Train ``Trainer(**settings)`` on ``dataset`` in a daemon thread; save the run when done."""
+    """Train ``settings`` on ``dataset``, then save the run in ``workspace``.
 
-    def __init__(self, settings: dict, dataset, workspace=None, name: str | None = None,
-                 dataset_name: str | None = None):
+    Checked at once (plain-words ValueError/RunSaveError): the weights file exists and the
+    workspace can be written."""
+
+    def __init__(self, settings: TrainingSettings, dataset, workspace=None, name: str | None = None,
+                 dataset_name: str | None = None, cache_dir=None):
         from .training import ProgressCallback, Trainer
 
+        self.settings = settings
         self.progress = ProgressCallback()
-        self.trainer = Trainer(**settings, callbacks=[self.progress])
-        self.trainer.check_settings()
+        self.trainer = Trainer(settings, cache_dir=cache_dir, callbacks=[self.progress])
+        self.trainer.check()
         self.dataset = dataset
-        self.workspace = Path(workspace) if workspace else workspace_root()
+        self.workspace = check_workspace(Path(workspace) if workspace else workspace_root())
         self.name = name
         self.dataset_name = dataset_name
-        self.run: Run | None = None
+        self.run_folder: Path | None = None
+        self.run: Run | None = None  # the saved run, once there is one
         self.error: str | None = None  # in plain words, for the page
-        self.exception: BaseException | None = None  # what went wrong, for code (e.g. WeightsUnavailableError)
-        self.details: str | None = None  # a traceback, for a log, never for the page
-        self._thread = threading.Thread(target=self._work, name="tlcore-training", daemon=True)
+        self.exception: BaseException | None = None  # what went wrong, for code
+        self.details: str | None = None  # the traceback, for whoever asks "what happened?"
+        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+        self._started = threading.Event()
 
+    # -- running -------------------------------------------------------------------------------
     def start(self) -> "TrainingJob":
+        """Run in a thread of its own (returns at once)."""
+        self._thread = threading.Thread(target=self.train_and_save, name="tlcore-training", daemon=True)
         self._thread.start()
         return self
+
+    def train_and_save(self) -> Run | None:
+        """Train and save, here and now; the saved Run (also ``run``), or None (see ``error``)."""
+        self._started.set()
+        try:
+            self.run_folder = claim_run_folder(self.workspace, self.settings.backbone)
+            self.trainer.fit(self.dataset)
+        except WeightsUnavailableError as error:
+            self._failed(error, str(error))
+        except (RunSaveError, ValueError) as error:
+            self._failed(error, str(error))
+        except Exception as error:  # keep what was learned, tell the user in plain words
+            self._failed(error, f"Training stopped because of an error: {error}", with_details=True)
+        finally:
+            self._save_if_learned()
+            self._done.set()
+        return self.run
 
     def stop(self) -> None:
         """Ask training to end at the next batch; the best weights so far are kept and saved."""
         self.trainer.request_stop()
 
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+    def join(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
 
+    def save_again(self) -> Run | None:
+        """After a failed save (a full disk, say): claim a new folder and try once more."""
+        self.error = self.exception = None
+        self.run_folder = None
+        self._save_if_learned()
+        return self.run
+
+    # -- state ---------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._thread.is_alive()
+        return self._started.is_set() and not self._done.is_set()
 
     @property
     def finished(self) -> bool:
-        return self._thread.ident is not None and not self._thread.is_alive()
+        return self._done.is_set()
+
+    @property
+    def learned_something(self) -> bool:
+        return bool(getattr(self.trainer, "history_", None) and self.trainer.history_.get("loss"))
 
     def snapshot(self) -> dict:
-        state = self.progress.snapshot()
-        state.update(running=self.running, error=self.error,
+        """Progress, the history so far, and the outcome, safe to read from any thread."""
+        history = copy.deepcopy(getattr(self.trainer, "history_", None) or {})
+        state = self.progress.snapshot(epochs_done=len(history.get("loss", [])))
+        state.update(history=history, running=self.running, error=self.error,
                      run_path=str(self.run.path) if self.run and self.run.path else None)
         return state
 
-    def _work(self) -> None:
-        try:
-            self.trainer.fit(self.dataset)
-        except WeightsUnavailableError as error:
-            self.exception = error
-            self.error = str(error)
-        except Exception as error:  # keep what was learned, tell the user in plain words
-            self.exception = error
-            self.details = traceback.format_exc()
-            self.error = f"Training stopped because of an error: {error}"
-        finally:
-            self._save_if_learned()
+    # -- inside ----------------------------------------------------------------------------------
+    def _failed(self, error: BaseException, words: str, with_details: bool = False) -> None:
+        self.exception, self.error = error, words
+        if with_details:
+            self.details = "".join(traceback.format_exception(error))
+            log.error("Training failed: %s", error, exc_info=error)
+        else:
+            log.warning("Training did not run: %s", words)
 
     def _save_if_learned(self) -> None:
-        trainer = self.trainer
-        if not getattr(trainer, "history_", None) or not trainer.history_.get("loss"):
+        if not self.learned_something:
+            if self.run_folder is not None:
+                release(self.run_folder)
             return  # nothing learned yet: nothing worth saving
         try:
-            path = new_run_dir(self.workspace, trainer.model_.spec.name)
-            self.run = save_run(trainer, self.dataset, path, self.name, self.dataset_name)
+            folder = self.run_folder or claim_run_folder(self.workspace, self.settings.backbone)
+            self.run = save_run(self.trainer, self.dataset, folder, self.name, self.dataset_name)
+        except RunSaveError as error:
+            self._note_save_failure(error, str(error))
         except Exception as error:
-            self.details = (self.details or "") + traceback.format_exc()
-            self.error = (self.error + " " if self.error else "") + f"The run could not be saved: {error}"
+            self._note_save_failure(error, f"The run could not be saved: {error}")
+            self.details = (self.details or "") + "".join(traceback.format_exception(error))
+
+    def _note_save_failure(self, error: BaseException, words: str) -> None:
+        log.error("The run could not be saved: %s", error)
+        self.exception = self.exception or error
+        words += " What was learned is kept until you close the app: save again once that is fixed."
+        self.error = f"{self.error} {words}" if self.error else words
+        self.run_folder = None

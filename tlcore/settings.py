@@ -88,7 +88,7 @@ class TrainingSettings:
         if self.fine_tune_learning_rate is not None:
             set_("fine_tune_learning_rate", _rate("Fine-tune learning rate", self.fine_tune_learning_rate))
         set_("dropout", _fraction("Dropout", self.dropout, 0.0, 0.95))
-        set_("augment", _augment(self.augment))
+        set_("augment", normalise_augment(self.augment))
         set_("validation_fraction", _fraction("Validation fraction", self.validation_fraction,
                                               0.01, MAX_VALIDATION_FRACTION))
         set_("early_stopping", bool(self.early_stopping))
@@ -262,7 +262,7 @@ def _fraction(label: str, value, low: float, high: float) -> float:
     return number
 
 
-def _augment(augment) -> tuple[str, ...]:
+def normalise_augment(augment) -> tuple[str, ...]:
     """True → all; False/None/"" → none; a comma list or an iterable of names."""
     if augment is True or (isinstance(augment, str) and augment.strip().lower() == "all"):
         return AUGMENTATIONS

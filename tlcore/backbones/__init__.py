@@ -1,10 +1,10 @@
 """Pretrained backbones: the registry (data), weights, and how layers group into blocks."""
 
 from .registry import BACKBONES, DEFAULT_BACKBONE, get_backbone, list_backbones
+from .factory import add_to_library, check_input_size, create_backbone
 from .spec import BackboneSpec, BlockRule, Card
 from .weights import (
     WeightsUnavailableError,
-    add_to_library,
     imagenet_weights_cached,
     library_weights_file,
     resolve_weights,
@@ -19,6 +19,8 @@ __all__ = [
     "Card",
     "WeightsUnavailableError",
     "add_to_library",
+    "check_input_size",
+    "create_backbone",
     "library_weights_file",
     "weights_label",
     "get_backbone",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .registry import get_backbone
 from .spec import BackboneSpec
-from .weights import IMAGENET, NONE, WeightsUnavailableError, imagenet_weights_cached, resolve_weights
+from .weights import IMAGENET, NONE, WeightsUnavailableError, imagenet_weights_cached, resolve_weights, weights_library_dir
 
 
 def check_input_size(spec: BackboneSpec, input_size: int | None) -> int:
@@ -54,3 +54,16 @@ def create_backbone(backbone: str | BackboneSpec, input_size: int | None = None,
             f"The weights file {Path(weights).name!r} does not fit {spec.title} ({reason}). "
             f"Choose a weights file made for this backbone, 'imagenet', or 'none'."
         ) from None
+
+
+def add_to_library(spec: BackboneSpec, source: str | Path) -> Path:
+    """Check that ``source`` fits ``spec`` (by loading it), then keep a copy in the library."""
+    # Loading checks the file fits (a clear ValueError if not); saving it again converts any
+    # format Keras reads (the legacy .h5 that Keras downloads, too) to a Keras 3 .weights.h5.
+    backbone = create_backbone(spec, None, str(source))
+    target = weights_library_dir() / f"{spec.name}.weights.h5"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(target.name.replace(".weights.h5", ".partial.weights.h5"))
+    backbone.save_weights(temporary)
+    temporary.replace(target)
+    return target

@@ -59,6 +59,10 @@ class BackboneSpec:
     gradcam_layer: str | None = None  # None: the backbone's output feature map
 
     @property
+    def short_title(self) -> str:
+        return short_title(self.title)
+
+    @property
     def size_mb(self) -> float:
         """Size of the weights as float32 on disk, in megabytes."""
         return self.params * 4 / 1e6
@@ -68,3 +72,10 @@ class BackboneSpec:
         if self.weights_sizes and size not in self.weights_sizes:
             size = self.input_size  # Keras falls back to its default file
         return self.weights_file.format(size=size)
+
+
+def short_title(title: str) -> str:
+    """"MobileNetV2 (0.35, Teachable Machine size)" → "MobileNetV2 (0.35)"."""
+    main, _, detail = str(title).partition(" (")
+    detail = detail.rstrip(")").split(",")[0].strip()
+    return f"{main} ({detail})" if detail else main

@@ -75,18 +75,3 @@ def library_weights_file(spec: BackboneSpec) -> Path | None:
     """The weights file kept for ``spec`` in the library, if any."""
     path = weights_library_dir() / f"{spec.name}.weights.h5"
     return path if path.is_file() else None
-
-
-def add_to_library(spec: BackboneSpec, source: str | Path) -> Path:
-    """Check that ``source`` fits ``spec`` (by loading it), then keep a copy in the library."""
-    from .factory import create_backbone
-
-    # Loading checks the file fits (a clear ValueError if not); saving it again converts any
-    # format Keras reads (the legacy .h5 that Keras downloads, too) to a Keras 3 .weights.h5.
-    backbone = create_backbone(spec, None, str(source))
-    target = weights_library_dir() / f"{spec.name}.weights.h5"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name.replace(".weights.h5", ".partial.weights.h5"))
-    backbone.save_weights(temporary)
-    temporary.replace(target)
-    return target

@@ -70,7 +70,9 @@ def _split_around_backbone(keras_model):
 
 def _class_score(last_layer, features):
     """The score Grad-CAM differentiates: the class logits (before softmax) when the last
-    layer is a softmax Dense, else the layer's output. Logits do not saturate."""
+    layer is a softmax Dense, else the layer's output. Logits do not saturate. They are
+    centred (minus their mean): softmax ignores a shift common to all logits, so a raw
+    logit can be negative everywhere for the winning class and leave a blank map."""
     from .._tf import keras
 
     activation = getattr(last_layer, "activation", None)
@@ -78,7 +80,7 @@ def _class_score(last_layer, features):
         logits = keras.ops.matmul(features, last_layer.kernel)
         if last_layer.use_bias:
             logits = logits + last_layer.bias
-        return logits
+        return logits - keras.ops.mean(logits, axis=-1, keepdims=True)
     return last_layer(features, training=False)
 
 

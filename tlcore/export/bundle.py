@@ -58,104 +58,109 @@ def _percent(value) -> str:
     return f"{float(value):.0%}" if isinstance(value, (int, float)) else "not measured"
 
 
-def _freeze_words(meta: dict) -> str:
-    if meta.get("imported"):
+def _learning_words(record) -> str:
+    if record.imported:
         return "Unknown: this model was trained elsewhere and imported."
-    if meta.get("from_scratch"):
+    if record.from_scratch:
         return "Everything learned: the network started from random weights and all of it was trained."
-    depth, blocks = int(meta.get("freeze_depth") or 0), meta.get("blocks")
-    if depth == 0:
+    if not record.learning_blocks:
         return ("Only the new last layer learned; the pretrained network stayed frozen "
                 "(it was used as it was, as a feature extractor).")
-    of = f" of its {blocks}" if blocks else ""
-    return (f"The new last layer learned first; then the pretrained network's top {depth}{of} "
+    of = f" of its {record.blocks}" if record.blocks else ""
+    return (f"The new last layer learned first; then the pretrained network's top {record.learning_blocks}{of} "
             f"blocks were fine-tuned (changed a little) as well.")
 
 
-def _weights_words(meta: dict) -> str:
-    source = meta.get("weights_source") or meta.get("weights") or "unknown"
-    weights = meta.get("weights")
-    if weights == "imagenet":
-        return f"{source}: it started from a network already trained on ImageNet's 1.2 million photos."
-    if weights == "none":
-        return f"{source}: it started with random weights, knowing nothing."
-    return f"{source}."
+def _weights_words(record) -> str:
+    if record.weights == "imagenet":
+        return f"{record.weights_source}: it started from a network already trained on ImageNet's 1.2 million photos."
+    if record.weights == "none":
+        return f"{record.weights_source}: it started with random weights, knowing nothing."
+    return f"{record.weights_source}."
+
+
+# The settings a reader of the card cares about, in words.
+_SETTING_WORDS = {
+    "epochs": "Epochs (passes over the training pictures)",
+    "resolved_fine_tune_epochs": "Fine-tuning epochs",
+    "batch_size": "Batch size (pictures per step)",
+    "learning_rate": "Learning rate",
+    "resolved_fine_tune_learning_rate": "Fine-tuning learning rate",
+    "dropout": "Dropout",
+    "augment": "Augmentation (random changes to training pictures)",
+    "validation_fraction": "Share of pictures kept aside to check it",
+    "early_stopping": "Early stopping",
+    "seed": "Random seed",
+}
+
+
+def _settings_table(record) -> list[str]:
+    settings = record.settings
+    lines = ["## How it was trained", "", "| Setting | Value |", "| --- | --- |"]
+    for key, words in _SETTING_WORDS.items():
+        if key.endswith("fine_tune_epochs") or key.endswith("fine_tune_learning_rate"):
+            if not settings.uses_fine_tuning:
+                continue
+        value = getattr(settings, key)
+        if key == "batch_size":
+            value = f"{record.batch_size} (chosen automatically)" if settings.auto_batch and record.batch_size else value
+        elif isinstance(value, (list, tuple)):
+            value = ", ".join(map(str, value)) or "none"
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif key == "validation_fraction":
+            value = _percent(value)
+        lines.append(f"| {words} | {value} |")
+    if record.stopped:
+        lines.append("| Stopped early by the user | yes |")
+    return lines + [""]
+
+
+def _accuracy_lines(record) -> list[str]:
+    if record.val_accuracy is None:
+        return ["Not measured here (no validation pictures were kept with this model).", ""]
+    checked = record.val_pictures
+    on = f" of {checked} pictures it had not learned from" if checked else " of the validation pictures"
+    rough = (f"Few validation pictures make this number rough: with {checked} pictures, one mistake changes it "
+             f"by {100 / checked:.1f} points. " if checked else "")
+    return [f"It got **{_percent(record.val_accuracy)}**{on} right "
+            f"({record.train_pictures or 'some'} pictures were used for learning).", "",
+            rough + "Pictures unlike the training ones (other light, backgrounds or cameras) may do worse.", ""]
 
 
 def model_card(run: Run) -> str:
     """Markdown describing ``run`` for a reader who does not write code."""
-    meta = run.metadata
-    settings = meta.get("settings") or {}
-    metrics = meta.get("metrics") or {}
-    dataset = meta.get("dataset") or {}
+    record = run.record
     size = run.input_size
     lines = [f"# {run.name}", ""]
-    made = "Imported into" if meta.get("imported") else "Made with"
-    when = f" on {meta['created'].replace('T', ' at ')}" if meta.get("created") else ""
+    made = "Imported into" if record.imported else "Made with"
+    when = f" on {record.created.replace('T', ' at ')}" if record.created else ""
     lines += [f"{made} Transfer Learning Studio{when}. It sorts a picture into one of "
               f"{len(run.class_names)} classes: {', '.join(run.class_names)}.", ""]
 
     lines += ["## What it is built from", ""]
-    backbone = meta.get("backbone_title") or meta.get("backbone") or "unknown"
-    lines += [f"- **Starting network (backbone):** {backbone}"]
-    lines += [f"- **Starting weights:** {_weights_words(meta)}"]
-    depth = "" if meta.get("imported") else f" (freeze depth {meta.get('freeze_depth', 'unknown')})"
-    lines += [f"- **What learned{depth}:** {_freeze_words(meta)}"]
-    if meta.get("imported"):
-        lines += [f"- **Source:** {meta.get('source', 'an export from another tool')}"]
+    lines += [f"- **Starting network (backbone):** {record.backbone_title}"]
+    lines += [f"- **Starting weights:** {_weights_words(record)}"]
+    blocks = "" if record.imported else f" ({record.learning_blocks} of {record.blocks or '?'} blocks)"
+    lines += [f"- **What learned{blocks}:** {_learning_words(record)}"]
+    if record.imported:
+        lines += [f"- **Source:** {record.source or 'an export from another tool'}"]
     lines += [""]
+    if record.settings is not None:
+        lines += _settings_table(record)
 
-    if settings:
-        lines += ["## How it was trained", "", "| Setting | Value |", "| --- | --- |"]
-        names = {
-            "epochs": "Epochs (passes over the training pictures)",
-            "fine_tune_epochs": "Fine-tuning epochs",
-            "batch_size": "Batch size (pictures per step)",
-            "learning_rate": "Learning rate",
-            "fine_tune_learning_rate": "Fine-tuning learning rate",
-            "dropout": "Dropout",
-            "augment": "Augmentation (random changes to training pictures)",
-            "validation_fraction": "Share of pictures kept aside to check it",
-            "early_stopping": "Early stopping",
-            "seed": "Random seed",
-        }
-        for key, value in settings.items():
-            if isinstance(value, (list, tuple)):
-                value = ", ".join(map(str, value)) or "none"
-            elif isinstance(value, bool):
-                value = "yes" if value else "no"
-            elif key == "validation_fraction":
-                value = _percent(value)
-            lines.append(f"| {names.get(key, key)} | {value} |")
-        if meta.get("stopped"):
-            lines.append("| Stopped early by the user | yes |")
-        lines += [""]
+    counts = record.dataset.counts
+    lines += ["## The pictures it learned from", "", f"Picture set: {record.dataset.name}.", ""]
+    if counts:
+        lines += ["| Class | Pictures |", "| --- | --- |"]
+        lines += [f"| {name} | {count} |" for name, count in counts.items()]
+        lines += [f"| **All** | {sum(counts.values())} |", ""]
 
-    counts = dataset.get("counts") or {}
-    if counts or dataset.get("name"):
-        lines += ["## The pictures it learned from", ""]
-        if dataset.get("name"):
-            lines += [f"Picture set: {dataset['name']}.", ""]
-        if counts:
-            lines += ["| Class | Pictures |", "| --- | --- |"]
-            lines += [f"| {name} | {count} |" for name, count in counts.items()]
-            lines += [f"| **All** | {sum(counts.values())} |", ""]
-
-    lines += ["## How well it did", ""]
-    if metrics.get("val_accuracy") is not None:
-        checked = metrics.get("val_pictures")
-        on = f" of {checked} pictures it had not learned from" if checked else " of the validation pictures"
-        lines += [f"It got **{_percent(metrics['val_accuracy'])}**{on} right "
-                  f"({metrics.get('train_pictures', 'some')} pictures were used for learning).",
-                  "", "Few validation pictures make this number rough: with 20 pictures, one mistake "
-                  "changes it by 5 points. Pictures unlike the training ones (other light, "
-                  "backgrounds or cameras) may do worse.", ""]
-    else:
-        lines += ["Not measured here (no validation pictures were kept with this model).", ""]
+    lines += ["## How well it did", ""] + _accuracy_lines(record)
 
     lines += ["## How pictures go in", "",
               f"- Input size: {size}×{size} pixels, RGB.",
-              f"- {meta.get('resize') or RESIZE_DESCRIPTION}", ""]
+              f"- {record.resize or RESIZE_DESCRIPTION}", ""]
 
     lines += ["## Files", "",
               f"- `{MODEL_FILE}`: the model (Keras 3). It contains its own pixel preprocessing.",

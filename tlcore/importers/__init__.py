@@ -1,6 +1,6 @@
 """Bringing models in from elsewhere: Teachable Machine exports, untrusted model files."""
 
-from .safe import ModelFileError, load_model_safely
+from ..runs.safe_load import ModelFileError, load_model_safely
 from .teachable_machine import (
     TeachableMachineError,
     import_teachable_machine,

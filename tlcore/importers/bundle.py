@@ -28,8 +28,11 @@ import zipfile
 from pathlib import Path
 
 from ..data.sources import extract_zip
-from ..runs import LABELS_FILE, META_FILE, MODEL_FILE, RESIZE_DESCRIPTION, RUN_FORMAT, VALIDATION_DIR, Run, new_run_dir
-from .safe import ModelFileError, load_model_safely
+from ..runs import (
+    LABELS_FILE, META_FILE, MODEL_FILE, VALIDATION_DIR, DatasetInfo, ModelFileError, Run, RunFolderError, RunRecord,
+    ValidationPicture, claim_run_folder, load_model_safely, read_labels_file, write_run_folder,
+)
+from ..runs.folder import read_record
 
 _KERAS_MEMBERS = {"config.json", "metadata.json"}  # what a .keras file (a zip) holds at its top
 
@@ -70,9 +73,12 @@ def _parse_labels(labels) -> list[str]:
     if labels is None:
         return []
     if isinstance(labels, (bytes, bytearray)):
-        labels = bytes(labels).decode("utf-8-sig")
+        try:
+            labels = bytes(labels).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            labels = bytes(labels).decode("cp1252", errors="replace")
     if isinstance(labels, Path):
-        labels = labels.read_text(encoding="utf-8-sig")
+        labels = "\n".join(read_labels_file(labels))
     if isinstance(labels, str):
         lines = [line.strip() for line in labels.splitlines() if line.strip()]
         numbered = [re.match(r"^(\d+)\s+(.+)$", line) for line in lines]
@@ -124,53 +130,38 @@ def _backbone_of(model) -> tuple[str | None, str | None]:
     return (spec.name, spec.title) if spec else (None, None)
 
 
-def _metadata(folder: Path | None, model, class_names: list[str], size: int, label: str) -> dict:
-    """run.json's contents: the original one (from a zipped run folder), or a new one."""
-    meta: dict = {}
+def _record(folder: Path | None, model, class_names: list[str], size: int, label: str) -> RunRecord:
+    """The imported run's record: the original one (from a zipped run folder), or a new one."""
+    backbone, title = _backbone_of(model)
+    original = None
     if folder is not None and (folder / META_FILE).is_file():
         try:
-            meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            meta = {}
-        if not isinstance(meta, dict):
-            meta = {}
-    backbone, title = _backbone_of(model)
-    if not meta:
-        meta = {
-            "format": RUN_FORMAT,
-            "name": f"Imported: {' / '.join(class_names)}",
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "backbone": backbone or "unknown",
-            "backbone_title": title or "Unknown network",
-            "weights": "imported",
-            "weights_source": "Imported model",
-            "freeze_depth": 0,
-            "from_scratch": False,
-            "imported": True,
-            "settings": {},
-            "history": {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []},
-            "metrics": {},
-            "timings": {},
-            "dataset": {"name": "not included", "counts": {}, "fingerprint": None, "report": None},
-            "resize": RESIZE_DESCRIPTION,
-        }
-    meta["input_size"] = size
-    meta["classes"] = list(class_names)
-    meta["imported_from"] = label
-    meta["imported_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    # Keep only the validation pictures that came along (a bundle has none).
+            original = read_record(folder)
+        except RunFolderError:
+            original = None  # a damaged run.json: import the model as a bare one
+    base = original or RunRecord(
+        name=f"Imported: {' / '.join(class_names)}", backbone=backbone,
+        backbone_title=title or "Unknown network", weights="imported", weights_source="Imported model",
+        input_size=size, classes=tuple(class_names), imported=True,
+        dataset=DatasetInfo(name="not included"))
+    return base.replace(input_size=size, classes=tuple(class_names), validation=_kept_validation(base, folder, class_names),
+                        extra={**base.extra, "imported_from": label, "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+
+
+def _kept_validation(record: RunRecord, folder: Path | None, class_names) -> tuple[ValidationPicture, ...]:
+    """Only the validation pictures that came along, inside the run's own validation/ folder."""
+    if folder is None:
+        return ()
+    inside = (folder / VALIDATION_DIR).resolve()
     kept = []
-    inside = (folder / VALIDATION_DIR).resolve() if folder is not None else None
-    for entry in meta.get("validation") or []:
+    for entry in record.validation:
         try:
-            file = (folder / entry["file"]).resolve() if folder is not None else None
-            # Only files inside the run's own validation/ folder are followed.
-            if file is not None and file.is_relative_to(inside) and file.is_file() and entry.get("label") in class_names:
-                kept.append(entry)
-        except (KeyError, TypeError, OSError):
+            file = (folder / entry.file).resolve()
+        except OSError:
             continue
-    meta["validation"] = kept
-    return meta
+        if file.is_relative_to(inside) and file.is_file() and entry.label in class_names:
+            kept.append(entry)
+    return tuple(kept)
 
 
 def import_bundle(zip_source, workspace, labels=None, work_dir=None, name: str | None = None) -> Run:
@@ -219,27 +210,14 @@ def import_bundle(zip_source, workspace, labels=None, work_dir=None, name: str |
         if len(set(class_names)) != len(class_names):
             raise BundleError(f"The labels name a class twice: {', '.join(class_names)}.")
         size = _check_shapes(model, class_names, label)
-        meta = _metadata(folder, model, class_names, size, label)
+        record = _record(folder, model, class_names, size, label)
         if name:
-            meta["name"] = name
-
-        out = new_run_dir(Path(workspace), f"imported-{meta.get('backbone') or 'model'}")
-        partial = out.with_name(out.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        try:
-            shutil.copyfile(model_file, partial / MODEL_FILE)  # the file as it came: no re-saving
-            (partial / LABELS_FILE).write_text("\n".join(class_names) + "\n", encoding="utf-8")
-            for entry in meta["validation"]:
-                target = partial / entry["file"]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(folder / entry["file"], target)
-            meta["validation"] = [e for e in meta["validation"] if (partial / e["file"]).is_file()]
-            (partial / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-            partial.rename(out)
-        finally:
-            shutil.rmtree(partial, ignore_errors=True)
-        return Run(out, class_names, meta, model)
+            record = record.replace(name=name)
+        out = claim_run_folder(workspace, f"imported-{record.backbone or 'model'}")
+        pictures = [(folder / entry.file, entry.file) for entry in record.validation]
+        # The model file as it came: no re-saving.
+        write_run_folder(out, record, lambda target: shutil.copyfile(model_file, target), pictures)
+        return Run(out, record, model)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..backbones.registry import get_backbone
-from ..runs import LABELS_FILE, META_FILE, MODEL_FILE, RESIZE_DESCRIPTION, RUN_FORMAT, Run
+from ..runs import DatasetInfo, Run, RunRecord, claim_given_folder, read_labels_file, release, write_run_folder
 
 # MobileNetV2 width (alpha) told apart by the input channels of its last 1×1 convolution.
 _ALPHA_BY_CONV_1_CHANNELS = {112: (0.35, "mobilenet_v2_035"), 320: (1.0, "mobilenet_v2")}
@@ -54,8 +52,10 @@ class _Export:
 # -- reading the export --------------------------------------------------------------------
 def read_labels(labels_txt) -> list[str]:
     """Class names from Teachable Machine's labels.txt ("0 dog" → "dog"), in output order."""
-    text = Path(labels_txt).read_text(encoding="utf-8-sig")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    try:
+        lines = read_labels_file(labels_txt)
+    except OSError as error:
+        raise TeachableMachineError(f"{Path(labels_txt).name} could not be read ({error.strerror or error}).") from None
     numbered = [re.match(r"^(\d+)\s+(.+)$", line) for line in lines]
     if lines and all(numbered):
         pairs = sorted((int(m.group(1)), m.group(2).strip()) for m in numbered)
@@ -236,54 +236,40 @@ def _head_words(export: _Export) -> str:
 def import_teachable_machine(model_h5, labels_txt, out_dir) -> Run:
     """Turn a Teachable Machine export into a run folder (model.keras, labels.txt, run.json)
     that ``tlcore.runs.load_run`` opens and that predicts as Teachable Machine does."""
-    out = Path(out_dir)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out} already exists and is not empty; choose another folder.")
-    class_names = read_labels(labels_txt)
-    export = _read_export(model_h5)
-    model = _rebuild(export, len(class_names))
-    spec = get_backbone(export.backbone)
-    metadata = {
-        "format": RUN_FORMAT,
-        "name": f"Teachable Machine: {' / '.join(class_names)}",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "backbone": spec.name,
-        "backbone_title": spec.title,
-        "weights": "teachable-machine",
-        "weights_source": "Teachable Machine export",
-        "input_size": export.input_size,
-        "freeze_depth": 0,
-        "from_scratch": False,
-        "imported": True,
-        "source": f"Teachable Machine export ({Path(model_h5).name}, Keras {export.keras_version or 'unknown'})",
-        "head": _head_words(export),
-        "classes": class_names,
-        "settings": {},
-        "history": {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []},
-        "fine_tune_start_epoch": None,
-        "best_epoch": None,
-        "stopped": False,
-        "failed": None,
-        "fast_path": False,
-        "metrics": {},
-        "timings": {},
-        "dataset": {"name": "Teachable Machine (pictures not included)", "counts": {}, "fingerprint": None, "report": None},
-        "resize": RESIZE_DESCRIPTION,
-        "validation": [],
-    }
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    model_h5, labels_txt = _recognise(Path(model_h5), Path(labels_txt))
+    out = claim_given_folder(out_dir)
     try:
-        model.save(partial / MODEL_FILE)
-        (partial / LABELS_FILE).write_text("\n".join(class_names) + "\n", encoding="utf-8")
-        (partial / META_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
-        if out.exists():
-            out.rmdir()
-        partial.rename(out)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-    return Run(out, class_names, metadata, model)
+        class_names = read_labels(labels_txt)
+        export = _read_export(model_h5)
+        model = _rebuild(export, len(class_names))
+    except BaseException:
+        release(out)
+        raise
+    spec = get_backbone(export.backbone)
+    record = RunRecord(
+        name=f"Teachable Machine: {' / '.join(class_names)}",
+        backbone=spec.name, backbone_title=spec.title, weights="teachable-machine",
+        weights_source="Teachable Machine export", input_size=export.input_size, classes=tuple(class_names),
+        imported=True, source=f"Teachable Machine export ({Path(model_h5).name}, Keras {export.keras_version or 'unknown'})",
+        dataset=DatasetInfo(name="Teachable Machine (pictures not included)"),
+        extra={"head": _head_words(export)},
+    )
+    write_run_folder(out, record, model.save)
+    return Run(out, record, model)
+
+
+def _recognise(model_h5: Path, labels_txt: Path) -> tuple[Path, Path]:
+    """The (model, labels) pair, told apart by what the files hold: swapped arguments are fine."""
+    def is_hdf5(path: Path) -> bool:
+        try:
+            with open(path, "rb") as file:
+                return file.read(8) == _HDF5_SIGNATURE
+        except OSError:
+            return False
+
+    if is_hdf5(labels_txt) and not is_hdf5(model_h5):
+        return labels_txt, model_h5
+    return model_h5, labels_txt
 
 
 def teachable_machine_backbone_weights(model_h5, out_weights_path) -> Path:

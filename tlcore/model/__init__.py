@@ -1,6 +1,6 @@
 """The end-to-end classifier built around a backbone."""
 
 from .augmentation import AUGMENTATIONS
-from .classifier import BlockStatus, TransferModel, build_classifier, wrap_loaded_model
+from .classifier import BlockStatus, TransferModel, build_classifier
 
-__all__ = ["AUGMENTATIONS", "BlockStatus", "TransferModel", "build_classifier", "wrap_loaded_model"]
+__all__ = ["AUGMENTATIONS", "BlockStatus", "TransferModel", "build_classifier"]

@@ -3,21 +3,7 @@
 from __future__ import annotations
 
 from .._tf import keras
-
-AUGMENTATIONS = ("flip", "rotation", "zoom", "contrast")
-
-
-def normalise_augment(augment) -> tuple[str, ...]:
-    """True → all; False/None → none; or an iterable of names from AUGMENTATIONS."""
-    if augment is True:
-        return AUGMENTATIONS
-    if not augment:
-        return ()
-    names = tuple(dict.fromkeys(str(a).strip().lower() for a in augment))
-    unknown = [n for n in names if n not in AUGMENTATIONS]
-    if unknown:
-        raise ValueError(f"Unknown augmentation {unknown}: choose from {', '.join(AUGMENTATIONS)}.")
-    return names
+from ..settings import AUGMENTATIONS, normalise_augment  # noqa: F401 (AUGMENTATIONS re-exported)
 
 
 def augmentation_layers(augment, seed: int = 0) -> list:

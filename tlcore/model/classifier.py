@@ -9,6 +9,7 @@ training mode (its BatchNorm statistics must be learned).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from .augmentation import augmentation_layers, normalise_augment
 from .preprocessing import preprocessing_layers
 
 POOL, DROPOUT, PREDICTIONS = "pool", "dropout", "predictions"
+_BUILD_LOCK = threading.Lock()
 
 
 @dataclass
@@ -47,7 +49,7 @@ class TransferModel:
         self.weights = weights
         self.input_size = input_size
         self.blocks: list[Block] = group_blocks(backbone, spec.blocks)
-        self.freeze_depth = 0
+        self.learning_blocks = 0
 
     # -- parts -----------------------------------------------------------------------------
     @property
@@ -71,29 +73,29 @@ class TransferModel:
         return len(self.blocks)
 
     # -- freezing --------------------------------------------------------------------------
-    def check_freeze_depth(self, depth: int) -> int:
+    def check_learning_blocks(self, depth: int) -> int:
         depth = int(depth)
         if not 0 <= depth <= self.num_blocks:
             raise ValueError(
-                f"Freeze depth must be between 0 (only the new head learns) and {self.num_blocks} "
+                f"Learning blocks must be between 0 (only the new head learns) and {self.num_blocks} "
                 f"(every block of {self.spec.title} learns); got {depth}."
             )
         return depth
 
-    def set_freeze_depth(self, depth: int) -> "TransferModel":
+    def set_learning_blocks(self, depth: int) -> "TransferModel":
         """Let the top ``depth`` blocks learn; freeze the rest. BatchNorm stays frozen
         (except from scratch). Recompile afterwards: Keras reads ``trainable`` at compile."""
-        depth = self.check_freeze_depth(depth)
+        depth = self.check_learning_blocks(depth)
         self.backbone.trainable = True  # Keras sets children recursively; then set each below
         learning = {id(layer) for block in self.blocks[self.num_blocks - depth:] for layer in block.layers}
         for layer in self.backbone.layers:
             layer.trainable = id(layer) in learning and (self.from_scratch or not _is_batchnorm(layer))
-        self.freeze_depth = depth
+        self.learning_blocks = depth
         return self
 
     def block_status(self, depth: int | None = None) -> list[BlockStatus]:
         """Every backbone block, bottom to top, marked learning or frozen at ``depth``."""
-        depth = self.freeze_depth if depth is None else self.check_freeze_depth(depth)
+        depth = self.learning_blocks if depth is None else self.check_learning_blocks(depth)
         first_learning = self.num_blocks - depth
         return [BlockStatus(b.name, b.params, i >= first_learning) for i, b in enumerate(self.blocks)]
 
@@ -102,7 +104,7 @@ class TransferModel:
 
         ``from_scratch`` overrides the model's own mode: a preview built with random weights
         can then count what a pretrained model would train."""
-        depth = self.freeze_depth if depth is None else self.check_freeze_depth(depth)
+        depth = self.learning_blocks if depth is None else self.check_learning_blocks(depth)
         scratch = self.from_scratch if from_scratch is None else from_scratch
         layers = list(self.head_layers)
         for block in self.blocks[self.num_blocks - depth:]:
@@ -124,7 +126,7 @@ class TransferModel:
         """The backbone operation whose output feeds the learning blocks at ``depth``.
 
         None when every block learns (nothing frozen to compute once)."""
-        depth = self.check_freeze_depth(depth)
+        depth = self.check_learning_blocks(depth)
         if depth == self.num_blocks:
             return None
         return self.blocks[self.num_blocks - depth - 1].last
@@ -167,24 +169,21 @@ def build_classifier(
     weights = resolve_weights(weights)
     augment = normalise_augment(augment)
 
-    if seed is not None:  # None: do not touch the process-wide seed (e.g. for a preview)
-        keras.utils.set_random_seed(seed)
-    base = create_backbone(spec, size, weights)
-    inputs = keras.Input((size, size, 3), name="pixels")
-    x = inputs
-    for layer in augmentation_layers(augment, seed or 0) + preprocessing_layers(spec.preprocessing):
-        x = layer(x)
-    x = base(x) if weights == NONE else base(x, training=False)
-    x = keras.layers.GlobalAveragePooling2D(name=POOL)(x)
-    x = keras.layers.Dropout(dropout, seed=seed or 0, name=DROPOUT)(x)
-    outputs = keras.layers.Dense(len(class_names), activation="softmax", name=PREDICTIONS)(x)
-    model = keras.Model(inputs, outputs, name=f"{spec.name}_classifier")
+    # Keras draws unseeded initial weights from one process-wide generator: build under a
+    # lock, right after seeding it, so two trainings in two threads never share its state.
+    with _BUILD_LOCK:
+        if seed is not None:  # None: do not touch the process-wide seed (e.g. for a preview)
+            keras.utils.set_random_seed(seed)
+        base = create_backbone(spec, size, weights)
+        inputs = keras.Input((size, size, 3), name="pixels")
+        x = inputs
+        for layer in augmentation_layers(augment, seed or 0) + preprocessing_layers(spec.preprocessing):
+            x = layer(x)
+        x = base(x) if weights == NONE else base(x, training=False)
+        x = keras.layers.GlobalAveragePooling2D(name=POOL)(x)
+        x = keras.layers.Dropout(dropout, seed=seed or 0, name=DROPOUT)(x)
+        outputs = keras.layers.Dense(len(class_names), activation="softmax", name=PREDICTIONS,
+                                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed))(x)
+        model = keras.Model(inputs, outputs, name=f"{spec.name}_classifier")
     transfer = TransferModel(model, base, spec, class_names, weights, size)
-    return transfer.set_freeze_depth(transfer.num_blocks if weights == NONE else 0)
-
-
-def wrap_loaded_model(model, spec: BackboneSpec, class_names, weights: str) -> TransferModel:
-    """A TransferModel around a classifier loaded from a .keras file we saved."""
-    backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
-    size = int(model.input_shape[1])
-    return TransferModel(model, backbone, spec, class_names, weights, size)
+    return transfer.set_learning_blocks(transfer.num_blocks if weights == NONE else 0)

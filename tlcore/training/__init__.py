@@ -1,7 +1,9 @@
-"""Training: the Trainer, progress callbacks, the feature cache."""
+"""Training: the Trainer, its callbacks, the feature cache."""
 
-from .features import FeatureCache
-from .progress import BestWeights, ProgressCallback, StopRequest
+from .callbacks import PhaseInfo, TrainingCallback
+from .features import FeatureCache, frozen_outputs
+from .progress import BestWeights, HistoryRecorder, ProgressCallback, StopRequest
 from .trainer import Trainer, predict_pictures
 
-__all__ = ["BestWeights", "FeatureCache", "ProgressCallback", "StopRequest", "Trainer", "predict_pictures"]
+__all__ = ["BestWeights", "FeatureCache", "HistoryRecorder", "PhaseInfo", "ProgressCallback", "StopRequest",
+           "Trainer", "TrainingCallback", "frozen_outputs", "predict_pictures"]

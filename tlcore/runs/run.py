@@ -1,0 +1,200 @@
+"""A run: a saved (or just trained) model, its RunRecord, and predictions on pictures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..data.imagefile import load_picture
+from .folder import (
+    LABELS_FILE,
+    MODEL_FILE,
+    VALIDATION_DIR,
+    claim_given_folder,
+    is_claimed,
+    model_outputs,
+    read_labels_file,
+    read_record,
+    run_folders,
+    write_run_folder,
+)
+from .record import DatasetInfo, RunFolderError, RunRecord, ValidationPicture
+
+
+@dataclass
+class Prediction:
+    image: str
+    top: str | None
+    probabilities: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    def ranked(self, k: int = 3) -> list[tuple[str, float]]:
+        return sorted(self.probabilities.items(), key=lambda item: -item[1])[:k]
+
+    def to_dict(self) -> dict:
+        data = {"image": self.image, "top": self.top, "probabilities": self.probabilities}
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+class Run:
+    """A run folder's model and record; the Keras model loads lazily, in safe mode."""
+
+    def __init__(self, path: Path | None, record: RunRecord, keras_model=None):
+        self.path = Path(path) if path else None
+        self.record = record
+        self._keras_model = keras_model
+        self._predict_function = None
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.record.classes)
+
+    @property
+    def name(self) -> str:
+        return self.record.name or (self.path.name if self.path else "run")
+
+    @property
+    def input_size(self) -> int:
+        return self.record.input_size
+
+    @property
+    def keras_model(self):
+        if self._keras_model is None:
+            from .safe_load import load_model_safely
+
+            # Safe mode: a model file carrying code (a Lambda layer) is refused, not run.
+            self._keras_model = load_model_safely(self.path / MODEL_FILE)
+        return self._keras_model
+
+    def validation_set(self) -> tuple[list[Path], list[str], list[str]]:
+        """(files, display names, true labels) of the run's saved validation pictures."""
+        entries = self.record.validation
+        return [self.path / e.file for e in entries], [e.name for e in entries], [e.label for e in entries]
+
+    def predict_pixels(self, pixels):
+        """Probabilities for uint8 pictures (N, S, S, 3) at this run's input size."""
+        import numpy as np
+
+        from .._tf import tf
+        from ..training.feed import predict_batches
+
+        if self._predict_function is None:
+            model = self.keras_model
+            self._predict_function = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        if len(pixels) == 0:
+            return np.zeros((0, len(self.class_names)), "float32")
+        return predict_batches(self._predict_function, pixels, 32)
+
+    def predict(self, sources, names=None) -> list[Prediction]:
+        """Predict pictures given as paths or bytes; a broken picture gets an error, not a crash."""
+        import numpy as np
+
+        from ..data.imagefile import UnreadablePicture
+
+        sources = list(sources)
+        names = list(names) if names is not None else [
+            str(s) if not isinstance(s, bytes) else f"picture {i + 1}" for i, s in enumerate(sources)]
+        results: list[Prediction | None] = [None] * len(sources)
+        readable, arrays = [], []
+        for i, source in enumerate(sources):
+            try:
+                arrays.append(load_picture(source, self.input_size))
+                readable.append(i)
+            except (UnreadablePicture, OSError) as error:
+                reason = getattr(error, "reason", None) or "could not be opened"
+                results[i] = Prediction(names[i], None, {}, f"{names[i]} {reason}".strip())
+        if arrays:
+            probabilities = self.predict_pixels(np.stack(arrays))
+            for i, row in zip(readable, probabilities):
+                scores = {name: float(p) for name, p in zip(self.class_names, row)}
+                results[i] = Prediction(names[i], self.class_names[int(row.argmax())], scores)
+        return results
+
+
+def validation_set(run: Run) -> tuple[list[Path], list[str], list[str]]:
+    return run.validation_set()
+
+
+# -- saving a trained run ----------------------------------------------------------------------
+def record_of(trainer, dataset, name: str | None = None, dataset_name: str | None = None) -> RunRecord:
+    """The RunRecord of a fitted Trainer (validation pictures are added by save_run)."""
+    from ..backbones.weights import weights_label
+
+    transfer, settings = trainer.model_, trainer.settings
+    report = getattr(dataset, "report", None)
+    weights = transfer.weights if transfer.weights in ("imagenet", "none") else "file"
+    record = RunRecord(
+        name="", backbone=transfer.spec.name, backbone_title=transfer.spec.title, weights=weights,
+        weights_source=weights_label(transfer.weights), input_size=transfer.input_size,
+        classes=tuple(trainer.class_names_), settings=settings.replace(weights=transfer.weights),
+        blocks=transfer.num_blocks, learning_blocks=settings.blocks_that_learn(transfer.num_blocks),
+        history={k: tuple(v) for k, v in trainer.history_.items()},
+        fine_tune_start_epoch=trainer.fine_tune_start_epoch_, best_epoch=trainer.best_epoch_,
+        stopped=bool(trainer.stopped_), failed=str(trainer.error_) if trainer.error_ else None,
+        fast_path=bool(trainer.fast_path_used_), val_accuracy=float(trainer.val_accuracy_),
+        val_pictures=len(trainer.val_indices_), train_pictures=len(trainer.train_indices_),
+        batch_size=int(trainer.batch_size_),
+        timings={k: round(float(v), 3) for k, v in trainer.timings_.items()},
+        dataset=DatasetInfo(
+            name=dataset_name or (str(dataset.root) if getattr(dataset, "root", None) else "pictures"),
+            counts=dict(dataset.counts), fingerprint=getattr(dataset, "fingerprint", None),
+            report=report.to_dict() if report is not None else None),
+        notes=tuple(getattr(trainer, "notes_", ())),
+    )
+    return record.replace(name=name or record.default_name)
+
+
+def save_run(trainer, dataset, path, name: str | None = None, dataset_name: str | None = None) -> Run:
+    """Save a fitted Trainer into ``path`` (claimed before training, or a free or empty folder)."""
+    path = Path(path)
+    if not is_claimed(path):
+        claim_given_folder(path)
+    record = record_of(trainer, dataset, name, dataset_name)
+    pictures, validation = [], []
+    for index in trainer.val_indices_:
+        source = Path(dataset.paths[index])
+        label = int(dataset.labels[index])
+        relative = f"{VALIDATION_DIR}/{label:03d}/{int(index):05d}{source.suffix.lower()}"
+        pictures.append((source, relative))
+        validation.append(ValidationPicture(relative, dataset.names[index], trainer.class_names_[label]))
+    record = record.replace(validation=tuple(validation))
+    write_run_folder(path, record, trainer.model_.model.save, pictures)
+    return Run(path, record, trainer.model_.model)
+
+
+# -- opening -----------------------------------------------------------------------------------
+def load_run(path) -> Run:
+    """Open a run folder (trained or imported), checking what can be checked without loading it."""
+    path = Path(path)
+    if not (path / MODEL_FILE).is_file():
+        raise FileNotFoundError(f"{path} is not a run folder: it has no {MODEL_FILE}.")
+    record = read_record(path)
+    labels_file = path / LABELS_FILE
+    if labels_file.is_file():
+        labels = read_labels_file(labels_file)
+        if labels and labels != list(record.classes):
+            record = record.replace(classes=tuple(labels)) if len(labels) >= 2 else record
+    outputs = model_outputs(path / MODEL_FILE)
+    if outputs is not None and outputs != len(record.classes):
+        raise RunFolderError(
+            f"{path.name}: the model gives {outputs} answers but {LABELS_FILE} names "
+            f"{len(record.classes)} classes ({', '.join(record.classes)}). Put one class name a line in "
+            f"{LABELS_FILE}, in the model's order, or train the run again.")
+    return Run(path, record)
+
+
+def list_runs(workspace) -> list[Run]:
+    """Every finished run folder directly under ``workspace``, newest first (damaged ones skipped)."""
+    runs = []
+    for folder in run_folders(workspace):
+        try:
+            runs.append(load_run(folder))
+        except (OSError, ValueError):
+            continue
+    return runs
+
+
+__all__ = ["Prediction", "Run", "RunFolderError", "load_run", "list_runs", "record_of", "save_run",
+           "validation_set"]
