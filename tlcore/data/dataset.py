@@ -21,7 +21,7 @@ from .report import MIN_PICTURES_PER_CLASS, DatasetError, DatasetReport, Skipped
 from .sources import (
     MAX_PICTURE_BYTES,
     FolderListing,
-    UnsafeArchiveError,
+    UnpackedZip,
     ZipSource,
     _size_words,
     name_problem,
@@ -169,12 +169,18 @@ class ImageDataset:
 
         Only pictures are unpacked; other members are reported as skipped, never written."""
         folder = _fresh_folder(work_dir, "zip-")
-        try:
-            unpacked = unpack_zip(source, folder)
-        except UnsafeArchiveError:
-            shutil.rmtree(folder, ignore_errors=True)  # refused: leave nothing behind
-            raise
-        return cls._from_listing(read_folder(folder), image_size, min_per_class, unpacked)
+        unpacked = _or_remove(folder, lambda: unpack_zip(source, folder))
+        return _or_remove(folder, lambda: cls.from_unpacked(unpacked, image_size, min_per_class))
+
+    @classmethod
+    def from_unpacked(
+        cls,
+        unpacked: UnpackedZip,
+        image_size: int = DEFAULT_IMAGE_SIZE,
+        min_per_class: int = MIN_PICTURES_PER_CLASS,
+    ) -> "ImageDataset":
+        """Load the folder ``unpack_zip`` made; what it left out is in the report too."""
+        return cls._from_listing(read_folder(unpacked.folder), image_size, min_per_class, unpacked)
 
     @classmethod
     def from_uploads(
@@ -186,8 +192,7 @@ class ImageDataset:
     ) -> "ImageDataset":
         """Write (class name, file name, bytes) uploads to a fresh folder in ``work_dir``, load it."""
         folder = _fresh_folder(work_dir, "uploads-")
-        write_uploads(items, folder)
-        return cls.from_folder(folder, image_size, min_per_class)
+        return _or_remove(folder, lambda: cls.from_folder(write_uploads(items, folder), image_size, min_per_class))
 
     @classmethod
     def load(
@@ -344,17 +349,19 @@ class ImageDataset:
             if old not in self.class_names:
                 raise ValueError(f"There is no class '{old}' in this picture set.")
         classes = {c: str(new_names.get(c, c)).strip() for c in self.class_names}
-        seen: dict[str, str] = {}
+        seen: dict[str, str] = {}  # case-folded new name -> the old name it came from
         for old, new in classes.items():
             problem = name_problem(new) or ("starts with a dot, which would hide it" if new.startswith(".") else None)
             if problem:
                 raise ValueError(f"The class name '{new}' cannot be used: it {problem}. Choose another name.")
             if new.casefold() in seen:
+                first = seen[new.casefold()]
+                wanted = new if old in new_names else classes[first]
                 raise ValueError(
-                    f"There is already a class called '{seen[new.casefold()]}'; choose another name "
-                    "(names that differ only in capitals count as the same)."
+                    f"The classes '{first}' and '{old}' would both be called '{wanted}'; choose another "
+                    "name (names that differ only in capitals count as the same)."
                 )
-            seen[new.casefold()] = new
+            seen[new.casefold()] = old
         return self._derived(list(range(len(self))), classes, set())
 
     def _sliced(self, indices, class_names, labels, names) -> "ImageDataset":
@@ -501,6 +508,15 @@ def _moved(entry: SkippedFile, rename, gone: set[str]) -> SkippedFile:
     else:
         reason = _copy_reason(name.split("/", 1)[0], original, original.split("/", 1)[0])
     return SkippedFile(name, reason, original)
+
+
+def _or_remove(folder: Path, load):
+    """``load()``; if it fails, the folder it would have read from goes (it is of no use)."""
+    try:
+        return load()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _fresh_folder(work_dir: str | os.PathLike[str], prefix: str) -> Path:

@@ -45,7 +45,7 @@ def near_pairs(hashes: np.ndarray, max_bits: int = CANDIDATE_BITS) -> list[tuple
     pairs = []
     for start in range(0, len(hashes), _CHUNK):
         block = hashes[start : start + _CHUNK]
-        distance = np.bitwise_count(block[:, None] ^ hashes[None, :])
+        distance = _bits_set(block[:, None] ^ hashes[None, :])
         rows, cols = np.nonzero(distance <= max_bits)
         rows = rows + start
         keep = rows < cols
@@ -65,6 +65,13 @@ def near_identical(pixels: np.ndarray, hashes: np.ndarray) -> list[tuple[int, in
 
     return [(i, j) for i, j in near_pairs(hashes)
             if np.abs(thumbnail(i) - thumbnail(j)).mean() <= NEAR_IDENTICAL_DIFFERENCE]
+
+
+def _bits_set(values: np.ndarray) -> np.ndarray:
+    if hasattr(np, "bitwise_count"):  # numpy 2
+        return np.bitwise_count(values)
+    as_bytes = values.astype(">u8")[..., None].view(np.uint8)
+    return np.unpackbits(as_bytes, axis=-1).sum(axis=-1)
 
 
 def lookalike_findings(

@@ -396,7 +396,7 @@ def _plan(members, label: str, policy: MemberPolicy, max_picture_bytes: int) -> 
             plan.writes.append((member, parts, FOLDER))
             continue
         name, key = "/".join(parts), _fold(tuple(parts))
-        reason = _clash(key, files_seen, folder_spelling) or (
+        reason = _clash(name, key, files_seen, folder_spelling) or (
             _picture_reason(member, parts[-1], max_picture_bytes) if what == PICTURE else None)
         if reason:
             plan.skipped.append(SkippedFile(name, reason))
@@ -410,13 +410,14 @@ def _fold(parts: tuple) -> tuple:
     return tuple(unicodedata.normalize("NFC", part).casefold() for part in parts)
 
 
-def _clash(key: tuple, files_seen: dict, folders: dict) -> str | None:
+def _clash(name: str, key: tuple, files_seen: dict, folders: dict) -> str | None:
     """Why a file would clash with one already planned (or a folder), or None."""
     if key in folders:
         return f"has the same name as the folder {'/'.join(folders[key])}; rename one of them"
     if key in files_seen:
-        return (f"has the same name as {files_seen[key]}, apart from capitals or accents; "
-                "the first one is used")
+        if files_seen[key] == name:
+            return "is in the zip twice; the first one is used"
+        return f"has the same name as {files_seen[key]} apart from capitals; the first one is used"
     return None
 
 
@@ -463,12 +464,8 @@ def _sniff(archive, member, label: str) -> str | None:
             read_header(stream)
     except UnreadablePicture as problem:
         return problem.reason
-    except RuntimeError:
-        raise UnsafeArchiveError(f"{label} is password-protected; it cannot be unpacked.") from None
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as error:
-        raise UnsafeArchiveError(
-            f"{label} is damaged: {member.filename} could not be unpacked ({error})."
-        ) from None
+    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise _unpack_error(error, member, label) from None
     return None
 
 
@@ -547,18 +544,23 @@ def _copy_member(
                 out.write(chunk)
     except UnsafeArchiveError:
         raise
-    except RuntimeError:  # zipfile raises RuntimeError for encrypted members.
-        raise UnsafeArchiveError(f"{label} is password-protected; it cannot be unpacked.") from None
-    except NotImplementedError:
-        raise UnsafeArchiveError(
-            f"{label} uses a compression method that cannot be read; "
-            "please make a normal zip file."
-        ) from None
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        raise UnsafeArchiveError(
-            f"{label} is damaged: {member.filename} could not be unpacked ({error})."
-        ) from None
+    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise _unpack_error(error, member, label) from None
     return written
+
+
+def _unpack_error(error: Exception, member: zipfile.ZipInfo, label: str) -> UnsafeArchiveError:
+    """Plain words for what zipfile raises while reading a member."""
+    if isinstance(error, NotImplementedError):  # a RuntimeError, so looked at first
+        return UnsafeArchiveError(
+            f"{label} uses a compression method that cannot be read; please make a normal zip file."
+        )
+    if isinstance(error, RuntimeError):  # zipfile raises RuntimeError for encrypted members.
+        return UnsafeArchiveError(f"{label} is password-protected; it cannot be unpacked.")
+    return UnsafeArchiveError(
+        f"{label} is damaged: {member.filename} could not be unpacked. Make the zip file again, "
+        "or download it again."
+    )
 
 
 def _size_words(count: int) -> str:
