@@ -425,10 +425,14 @@ def test_zip_with_wrapping_folder_and_clutter(tmp_path):
         ("flowers/rose/d.png", _png_bytes(4)),
         ("__MACOSX/flowers/daisy/._a.JPG", b"resource fork"),
         ("flowers/.hidden/e.jpg", jpeg_bytes(5)),
+        ("flowers/rose/notes.txt", b"not unpacked"),
     ])
     dataset = ImageDataset.from_zip(data, tmp_path / "work", image_size=32)
     assert dataset.counts == {"daisy": 2, "rose": 2}
-    assert dataset.report.skipped == [] and dataset.report.problems()[-1].startswith("Class 'rose'")
+    # named as the pictures are, without the wrapping folder
+    assert dataset.report.skipped == [SkippedFile("rose/notes.txt", "is not a picture")]
+    assert [f.name for f in dataset.report.folders] == ["__MACOSX", ".hidden"]
+    assert dataset.report.problems()[-1].startswith("Class 'rose'")
     assert sorted(dataset.names) == ["daisy/a.JPG", "daisy/b.jpeg", "rose/c.JPG", "rose/d.png"]
     unpacked = dataset.root.parent
     assert all_files(unpacked) == {"flowers/daisy/a.JPG", "flowers/daisy/b.jpeg",

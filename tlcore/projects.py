@@ -113,6 +113,8 @@ def open_project(source, workspace, work_dir=None, image_size: int = DEFAULT_IMA
     if isinstance(source, (bytearray, memoryview)):
         source = bytes(source)
     manifest = read_manifest(source)
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="project-", dir=work_dir))
     try:
         unpacked = unpack_zip(source, work, _lesson_members(manifest))
@@ -233,7 +235,7 @@ def _checked_runs(work: Path, manifest: Manifest) -> list[tuple[str, Path]]:
 
 def _copy_runs(found: list[tuple[str, Path]], workspace: Path) -> list[Run]:
     """Copy runs into ``workspace`` (each to a partial folder, then renamed); all or none."""
-    workspace_root = workspace.resolve() if workspace.exists() else None
+    workspace_existed = workspace.exists()
     made, runs = [], []
     try:
         for name, source_dir in found:
@@ -251,7 +253,7 @@ def _copy_runs(found: list[tuple[str, Path]], workspace: Path) -> list[Run]:
     except BaseException:
         for folder in reversed(made):
             shutil.rmtree(folder, ignore_errors=True)
-        if workspace_root is None and workspace.is_dir() and not any(workspace.iterdir()):
+        if not workspace_existed and workspace.is_dir() and not any(workspace.iterdir()):
             workspace.rmdir()
         raise
     return runs

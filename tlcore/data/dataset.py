@@ -17,7 +17,14 @@ import numpy as np
 
 from .imagefile import UnreadablePicture, load_picture, read_header
 from .lookalikes import look_hash, lookalike_findings
-from .report import MIN_PICTURES_PER_CLASS, DatasetError, DatasetReport, SkippedFile, check_usable
+from .report import (
+    MIN_PICTURES_PER_CLASS,
+    DatasetError,
+    DatasetReport,
+    SkippedFile,
+    SkippedFolder,
+    check_usable,
+)
 from .sources import (
     MAX_PICTURE_BYTES,
     FolderListing,
@@ -179,8 +186,17 @@ class ImageDataset:
         image_size: int = DEFAULT_IMAGE_SIZE,
         min_per_class: int = MIN_PICTURES_PER_CLASS,
     ) -> "ImageDataset":
-        """Load the folder ``unpack_zip`` made; what it left out is in the report too."""
-        return cls._from_listing(read_folder(unpacked.folder), image_size, min_per_class, unpacked)
+        """Load the folder ``unpack_zip`` made; what it left out is in the report too (named
+        as the pictures are: without a wrapping folder the classes sit in)."""
+        listing = read_folder(unpacked.folder)
+        wrapper = listing.root.relative_to(unpacked.folder).as_posix() + "/"
+        if wrapper != "./":
+            unpacked = UnpackedZip(
+                unpacked.folder,
+                tuple(SkippedFile(s.name.removeprefix(wrapper), s.reason) for s in unpacked.skipped),
+                tuple(SkippedFolder(f.name.removeprefix(wrapper), f.reason) for f in unpacked.skipped_folders),
+            )
+        return cls._from_listing(listing, image_size, min_per_class, unpacked)
 
     @classmethod
     def from_uploads(

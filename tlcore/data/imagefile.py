@@ -184,7 +184,7 @@ def _decode_rgb(image: Image.Image) -> Image.Image:
         raise UnreadablePicture("is too large") from None
     except Exception:  # Truncated or corrupt data: OSError, SyntaxError, ValueError...
         raise UnreadablePicture("is damaged or cut short") from None
-    if image.format == "JPEG" and _bottom_is_padding(image):
+    if image.format in ("JPEG", "MPO") and _bottom_is_padding(image):
         raise UnreadablePicture(_PADDING_REASON)
     try:
         upright = ImageOps.exif_transpose(image)

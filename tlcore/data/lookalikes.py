@@ -28,7 +28,7 @@ _THUMBNAIL = 32
 FAR_SMALLER_AREA = 0.1
 # Names listed in one sentence before it says "and N more".
 NAMES_SHOWN = 3
-_CHUNK = 1024
+_COMPARISONS_AT_ONCE = 4_000_000  # bounds the memory of one step (about 40 MB)
 
 
 def look_hash(pixels: np.ndarray) -> int:
@@ -43,8 +43,9 @@ def near_pairs(hashes: np.ndarray, max_bits: int = CANDIDATE_BITS) -> list[tuple
     """Index pairs (i < j) whose hashes differ in at most ``max_bits`` bits."""
     hashes = np.asarray(hashes, dtype=np.uint64)
     pairs = []
-    for start in range(0, len(hashes), _CHUNK):
-        block = hashes[start : start + _CHUNK]
+    rows_at_once = max(1, _COMPARISONS_AT_ONCE // max(1, len(hashes)))
+    for start in range(0, len(hashes), rows_at_once):
+        block = hashes[start : start + rows_at_once]
         distance = _bits_set(block[:, None] ^ hashes[None, :])
         rows, cols = np.nonzero(distance <= max_bits)
         rows = rows + start

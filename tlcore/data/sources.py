@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Union
 
 from .imagefile import UnreadablePicture, read_header
-from .report import SkippedFile, SkippedFolder
+from .report import DatasetError, SkippedFile, SkippedFolder
 
 DEFAULT_MAX_ZIP_BYTES = 2_000_000_000
 DEFAULT_MAX_ZIP_FILES = 50_000
@@ -125,6 +125,8 @@ def _folder_skip_reason(name: str, as_class: bool) -> str | None:
         return _MACOS_FOLDER
     if is_hidden(name):
         return _HIDDEN_FOLDER
+    if name in (".", "..") or name.lower() in _IGNORED_NAMES:
+        return "it holds files the computer adds by itself, not pictures"
     problem = name_problem(name)
     if as_class and problem:
         return f"its name {problem}; rename the folder to use it as a class"
@@ -190,8 +192,9 @@ def _entries(folder: Path, prefix: str, listing: FolderListing) -> tuple[list[Pa
         with os.scandir(folder) as scan:
             entries = sorted(scan, key=lambda e: e.name)
     except OSError as error:
-        raise FileNotFoundError(
-            f"The folder {folder} could not be read ({error.strerror or error})."
+        raise DatasetError(
+            f"The folder {folder.name} could not be read ({error.strerror or error}); "
+            "check that it can be opened."
         ) from None
     dirs, files = [], []
     for entry in entries:
@@ -366,19 +369,7 @@ def _plan(members, label: str, policy: MemberPolicy, max_picture_bytes: int) -> 
     """Check every member's path, and decide what is written; refuse the zip if unsafe."""
     plan = _Plan()
     checked = [(member, _member_parts(member, label)) for member in members]
-    folder_spelling: dict[tuple, tuple] = {}  # case-folded path -> first spelling
-    for member, parts in checked:
-        if parts is None:
-            continue
-        folders = parts if member.is_dir() else parts[:-1]
-        for depth in range(1, len(folders) + 1):
-            spelling = tuple(folders[:depth])
-            first = folder_spelling.setdefault(_fold(spelling), spelling)
-            if first != spelling:
-                raise UnsafeArchiveError(
-                    f"{label} holds two folders whose names differ only in capitals "
-                    f"('{'/'.join(first)}' and '{'/'.join(spelling)}'); rename one and make the zip again."
-                )
+    folder_spelling = _folder_spellings(checked, label)
     files_seen: dict[tuple, str] = {}
     for member, parts in checked:
         if parts is None:
@@ -404,6 +395,23 @@ def _plan(members, label: str, policy: MemberPolicy, max_picture_bytes: int) -> 
         files_seen[key] = name
         plan.writes.append((member, parts, what))
     return plan
+
+
+def _folder_spellings(checked, label: str) -> dict[tuple, tuple]:
+    """Every folder path in the zip, case-folded -> its spelling; refuses two spellings of one
+    folder (they would be one folder on Windows and macOS, two classes on Linux)."""
+    spellings: dict[tuple, tuple] = {}
+    for member, parts in checked:
+        folders = (parts if member.is_dir() else parts[:-1]) if parts else []
+        for depth in range(1, len(folders) + 1):
+            spelling = tuple(folders[:depth])
+            first = spellings.setdefault(_fold(spelling), spelling)
+            if first != spelling:
+                raise UnsafeArchiveError(
+                    f"{label} holds two folders whose names differ only in capitals "
+                    f"('{'/'.join(first)}' and '{'/'.join(spelling)}'); rename one and make the zip again."
+                )
+    return spellings
 
 
 def _fold(parts: tuple) -> tuple:
