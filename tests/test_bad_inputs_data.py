@@ -365,6 +365,8 @@ LESSONS = [
          "This file is not a Transfer Learning Studio project (it has no project.json).", LessonFileError),
     Case("lesson-no-pictures", a_lesson(manifest(), pictures={}), open_lesson,
          f"This lesson file holds no pictures (it has no pictures/ folder). {AGAIN}", LessonFileError),
+    Case("lesson-one-class", a_lesson(manifest(), pictures={"daisy": 3}), open_lesson,
+         "Found 1 class ('daisy'); at least 2 classes are needed, each in its own folder.", DatasetError),
     Case("lesson-not-a-zip", lambda sb: (sb.work / "l.tlproject").write_bytes(b"PK nonsense") and sb.work / "l.tlproject",
          open_lesson, "This file is not a lesson file (it is not a zip file).", UnsafeArchiveError),
     Case("lesson-damaged-run", a_lesson(manifest(runs=["run-a"]), extra=[
