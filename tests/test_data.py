@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import shutil
 import stat
 import subprocess
@@ -24,12 +25,15 @@ from tlcore.data import (
     DatasetReport,
     ImageDataset,
     SkippedFile,
+    SkippedFolder,
     UnreadablePicture,
     UnsafeArchiveError,
     demo_folder,
     extract_zip,
+    is_safe_name,
     load_demo,
     load_picture,
+    name_problem,
     open_rgb,
     read_folder,
     safe_name,
@@ -421,10 +425,14 @@ def test_zip_with_wrapping_folder_and_clutter(tmp_path):
         ("flowers/rose/d.png", _png_bytes(4)),
         ("__MACOSX/flowers/daisy/._a.JPG", b"resource fork"),
         ("flowers/.hidden/e.jpg", jpeg_bytes(5)),
+        ("flowers/rose/notes.txt", b"not unpacked"),
     ])
     dataset = ImageDataset.from_zip(data, tmp_path / "work", image_size=32)
     assert dataset.counts == {"daisy": 2, "rose": 2}
-    assert dataset.report.skipped == [] and dataset.report.problems()[-1].startswith("Class 'rose'")
+    # named as the pictures are, without the wrapping folder
+    assert dataset.report.skipped == [SkippedFile("rose/notes.txt", "is not a picture")]
+    assert [f.name for f in dataset.report.folders] == ["__MACOSX", ".hidden"]
+    assert dataset.report.problems()[-1].startswith("Class 'rose'")
     assert sorted(dataset.names) == ["daisy/a.JPG", "daisy/b.jpeg", "rose/c.JPG", "rose/d.png"]
     unpacked = dataset.root.parent
     assert all_files(unpacked) == {"flowers/daisy/a.JPG", "flowers/daisy/b.jpeg",
@@ -564,3 +572,139 @@ def test_real_flowers5_loads(flowers):
     assert all(reason.startswith("is an exact copy of") for reason in reasons)
     assert len(reasons) <= 5 and dataset.report.total + len(reasons) == 1500
     assert dataset.pixels().shape == (len(dataset), 64, 64, 3)
+
+
+# ---- big files that are not pictures ------------------------------------------------------
+
+_PEAK_MEMORY_SCRIPT = """
+import json, sys
+from tlcore.data import ImageDataset
+dataset = ImageDataset.from_folder(sys.argv[1], image_size=32)
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(json.dumps({"peak_kb": int(status["VmHWM"].split()[0]), "problems": dataset.report.problems()}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads peak memory from /proc (Linux)")
+def test_peak_memory_does_not_grow_with_big_non_pictures(tmp_path):
+    make_classes(tmp_path, {"daisy": 3, "rose": 3})
+    with open(tmp_path / "daisy" / "lesson video.mp4", "wb") as file:
+        file.truncate(1 << 30)  # 1 GiB, sparse: costs no disk
+    with open(tmp_path / "rose" / "disk.img", "wb") as file:
+        file.truncate(40_000_000)  # under the size limit: only its header is read
+    result = subprocess.run([sys.executable, "-c", _PEAK_MEMORY_SCRIPT, str(tmp_path)], check=True,
+                            capture_output=True, text=True, cwd=IMAGEFILE_SOURCE.parents[2])
+    measured = json.loads(result.stdout)
+    assert measured["peak_kb"] * 1024 < 1 << 30, f"peak RSS {measured['peak_kb'] / 1024:.0f} MB"
+    assert "daisy/lesson video.mp4 was skipped: it is 1.1 GB, more than the 50.0 MB a picture may be." in measured["problems"]
+    assert "rose/disk.img was skipped: it is not a picture." in measured["problems"]
+
+
+# ---- names ------------------------------------------------------------------------------------
+
+
+def test_name_check_and_safe_name_agree():
+    assert name_problem("Daisy flowers") is None and name_problem("..daisy") is None
+    assert name_problem("Löwenzahn") is None and is_safe_name("a" * 120)
+    assert name_problem("..") == "leads outside its folder" and name_problem("") == "is not a name"
+    assert name_problem("a/b") == name_problem("a\\b") == "holds a slash"
+    assert name_problem("a" * 121) == "is too long (121 characters; at most 120 can be used)"
+    assert name_problem("花" * 90) == "is too long (90 characters; at most 120 can be used)"  # 270 bytes
+    assert name_problem("lpt1.txt") == "is a name Windows keeps for a device"
+    for text in ["../../etc/passwd", "...", " daisy. ", "CON", "花" * 200 + ".jpeg", "a\x00b", "tulip?",
+                 ".hidden", "x" * 500 + ".jpeg", "Ünïcödé  name"]:
+        assert is_safe_name(safe_name(text)), text
+
+
+# ---- changing a set without reading the files again ------------------------------------------
+
+
+@pytest.fixture
+def loaded_with_skips(tmp_path) -> ImageDataset:
+    root = make_classes(tmp_path / "set", {"cat": 4, "dog": 3, "fox": 3})
+    (root / "dog" / "notes.jpg").write_text("not a picture")
+    shutil.copy(root / "cat" / "cat_0.jpg", root / "dog" / "stray.jpg")  # a copy of a cat, in dog
+    return ImageDataset.from_folder(root, image_size=32)
+
+
+def _no_decoding(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a file was decoded again")
+    monkeypatch.setattr("tlcore.data.dataset._decode_file", refuse)
+
+
+def test_without_reuses_pixels_and_rewrites_the_report(loaded_with_skips, monkeypatch):
+    data = loaded_with_skips
+    assert skipped_reasons(data.report)["dog/stray.jpg"].startswith("is an exact copy of cat/cat_0.jpg")
+    _no_decoding(monkeypatch)
+
+    smaller = data.without(class_names=["fox"], names=["cat/cat_3.jpg"])
+    assert smaller.class_names == ["cat", "dog"] and smaller.counts == {"cat": 3, "dog": 3}
+    kept = [data.names.index(n) for n in smaller.names]
+    assert np.array_equal(smaller.pixels(), data.pixels()[kept])
+    assert smaller.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    assert smaller.report.counts == {"cat": 3, "dog": 3}
+    assert set(skipped_reasons(smaller.report)) == {"dog/notes.jpg", "dog/stray.jpg"}
+
+    no_cats = data.without(names=["cat/cat_0.jpg"])
+    assert skipped_reasons(no_cats.report)["dog/stray.jpg"] == (
+        "is an exact copy of cat/cat_0.jpg, which was taken out of the set; load the pictures again to use this one"
+    )
+    no_dogs = data.without(class_names=["dog"])
+    assert no_dogs.class_names == ["cat", "fox"] and no_dogs.report.skipped == []
+
+    with pytest.raises(ValueError, match="There is no class 'wolf' in this picture set."):
+        data.without(class_names=["wolf"])
+    with pytest.raises(ValueError, match="There is no picture cat/nope.jpg in this picture set."):
+        data.without(names=["cat/nope.jpg"])
+    with pytest.raises(DatasetError, match=r"Found 1 class \('cat'\)"):
+        data.without(class_names=["dog", "fox"])
+
+
+def test_renamed_reuses_pixels_and_keeps_the_report_honest(loaded_with_skips, monkeypatch):
+    data = loaded_with_skips
+    data.pixels(40)
+    _no_decoding(monkeypatch)
+
+    renamed = data.renamed({"cat": "kitten", "fox": "Arctic fox"})
+    assert renamed.class_names == ["Arctic fox", "dog", "kitten"]  # sorted again
+    assert renamed.counts == {"Arctic fox": 3, "dog": 3, "kitten": 4}
+    for name, label, path in zip(renamed.names, renamed.labels, renamed.paths):
+        old = data.names[data.paths.index(path)]
+        assert name.split("/", 1)[1] == old.split("/", 1)[1]
+        assert name.split("/", 1)[0] == renamed.class_names[label]
+    order = [data.paths.index(p) for p in renamed.paths]
+    assert np.array_equal(renamed.pixels(40), data.pixels(40)[order])
+    assert skipped_reasons(renamed.report)["dog/stray.jpg"] == (
+        "is an exact copy of kitten/cat_0.jpg, which is in class 'kitten'; a picture can only teach one class"
+    )
+    assert renamed.fingerprint != data.fingerprint
+    assert data.renamed({"cat": "cat"}).fingerprint == data.fingerprint
+
+    swapped = data.renamed({"cat": "dog", "dog": "cat"})
+    assert swapped.counts == {"cat": 3, "dog": 4, "fox": 3}
+    with pytest.raises(ValueError) as caught:
+        data.renamed({"cat": "Dog"})
+    assert str(caught.value) == ("The classes 'cat' and 'dog' would both be called 'Dog'; choose another name "
+                                 "(names that differ only in capitals count as the same).")
+    with pytest.raises(ValueError, match=r"The class name 'a/b' cannot be used: it holds a slash. Choose another name."):
+        data.renamed({"cat": "a/b"})
+    with pytest.raises(ValueError, match="it starts with a dot, which would hide it"):
+        data.renamed({"cat": ".cat"})
+    with pytest.raises(ValueError, match="There is no class 'wolf'"):
+        data.renamed({"wolf": "dog"})
+
+
+def test_report_round_trips_with_folders_notes_and_copies():
+    report = DatasetReport.build(
+        {"a": 12, "b": 12}, [SkippedFile("b/x.jpg", "is an exact copy of a/x.jpg", "a/x.jpg")],
+        [SkippedFolder(".git", "hidden folders (their names start with a dot) are left out")],
+        ["a warning"], ["a note"],
+    )
+    assert report.problems() == [
+        "b/x.jpg was skipped: it is an exact copy of a/x.jpg.",
+        "The folder .git/ was skipped: hidden folders (their names start with a dot) are left out.",
+        "a warning", "a note",
+    ]
+    assert DatasetReport.from_dict(report.to_dict()) == report
+    assert DatasetReport.from_dict({"counts": {"a": 1}}).folders == []  # reports saved before still load

@@ -70,3 +70,38 @@ def test_same_names_survive_and_a_different_run_is_not_mistaken_for_ours(demo_da
     assert project.runs[0].path.name == "run-a-2"
     again = open_project(file, workspace=tmp_path / "ws2", work_dir=tmp_path, image_size=96)
     assert again.runs[0].path.name == "run-a-2"  # the same run is reused, not copied again
+
+
+def test_picture_names_are_made_safe_on_saving_so_the_lesson_opens_again(tmp_path):
+    import zipfile
+
+    from bad_inputs import jpeg_bytes
+    from tlcore.data import ImageDataset
+
+    for class_name, seeds in (("daisy", (1, 2)), ("rose", (3, 4))):
+        (tmp_path / "set" / class_name).mkdir(parents=True)
+        for seed in seeds:  # names Linux allows but Windows (and open_project) would not
+            (tmp_path / "set" / class_name / f"what?{seed}.jpg ").write_bytes(jpeg_bytes(seed))
+    dataset = ImageDataset.from_folder(tmp_path / "set", image_size=32)
+    file = save_project(tmp_path / "l.tlproject", dataset, {"epochs": 3}, [], name="Odd names")
+    assert "pictures/daisy/00000-what_1.jpg" in zipfile.ZipFile(file).namelist()
+    assert not (tmp_path / "l.tlproject.partial").exists()
+
+    project = open_project(file, workspace=tmp_path / "ws", work_dir=tmp_path / "work", image_size=32)
+    assert project.name == "Odd names" and project.settings == {"epochs": 3}
+    assert project.dataset.counts == dataset.counts and project.runs == []
+    assert sorted(project.dataset.file_hashes) == sorted(dataset.file_hashes)
+    assert not (tmp_path / "ws").exists()  # no runs: the workspace is not even made
+
+
+def test_a_run_folder_name_open_project_would_refuse_is_refused_on_saving(demo_dataset_96, tmp_path):
+    import pytest
+
+    from tlcore.runs import Run
+
+    run = Run(tmp_path / "run: first", ["circle", "square", "triangle"], {"input_size": 96})
+    with pytest.raises(ValueError) as caught:
+        save_project(tmp_path / "l.tlproject", demo_dataset_96, {}, [run])
+    assert str(caught.value) == ("The run folder name 'run: first' holds the character :, which Windows does not "
+                                 "allow in names; rename it before saving the lesson.")
+    assert list(tmp_path.iterdir()) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import shutil
 import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -14,15 +15,34 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .imagefile import UnreadablePicture, load_picture
-from .report import MIN_PICTURES_PER_CLASS, DatasetError, DatasetReport, SkippedFile, check_usable
-from .sources import ZipSource, extract_zip, read_folder, write_uploads
+from .imagefile import UnreadablePicture, load_picture, read_header
+from .lookalikes import look_hash, lookalike_findings
+from .report import (
+    MIN_PICTURES_PER_CLASS,
+    DatasetError,
+    DatasetReport,
+    SkippedFile,
+    SkippedFolder,
+    check_usable,
+)
+from .sources import (
+    MAX_PICTURE_BYTES,
+    FolderListing,
+    UnpackedZip,
+    ZipSource,
+    _size_words,
+    name_problem,
+    read_folder,
+    unpack_zip,
+    write_uploads,
+)
 
 DEFAULT_IMAGE_SIZE = 224
 DEFAULT_VALIDATION_FRACTION = 0.2
 MAX_VALIDATION_FRACTION = 0.9
 # Smaller pictures hold too little to learn from once scaled up.
 MIN_PICTURE_SIDE = 32
+_HASH_CHUNK_BYTES = 1 << 20
 
 
 @dataclass
@@ -30,6 +50,8 @@ class _DecodedFile:
     sha256: str
     pixels: np.ndarray | None
     problem: str | None
+    look_hash: int = 0
+    original_size: tuple[int, int] = (0, 0)
 
 
 class ImageDataset:
@@ -37,8 +59,11 @@ class ImageDataset:
 
     Attributes: ``class_names`` (sorted), ``paths``, ``names`` ("class/file.jpg"),
     ``labels`` (int64 indices into class_names), ``file_hashes`` (sha256 of each
-    file), ``report``, ``image_size`` and ``root`` (folder holding the classes).
-    Build one with ``from_folder``, ``from_zip``, ``from_uploads`` or ``load``.
+    file), ``look_hashes`` (uint64 dHash of each picture, see lookalikes.py),
+    ``original_sizes`` (int64 (N, 2): width and height as stored, 0 if unknown),
+    ``report``, ``image_size`` and ``root`` (folder holding the classes).
+    Build one with ``from_folder``, ``from_zip``, ``from_uploads`` or ``load``; change
+    one without decoding again with ``subset``, ``without`` and ``renamed``.
     """
 
     def __init__(
@@ -53,6 +78,8 @@ class ImageDataset:
         image_size: int,
         report: DatasetReport,
         root: Path | None = None,
+        look_hashes: np.ndarray | None = None,
+        original_sizes: np.ndarray | None = None,
     ):
         self.class_names = list(class_names)
         self.paths = list(paths)
@@ -63,6 +90,12 @@ class ImageDataset:
         self.report = report
         self.root = root
         self._pixels_by_size: dict[int, np.ndarray] = {self.image_size: pixels}
+        if look_hashes is None:
+            look_hashes = [look_hash(picture) for picture in pixels]
+        self.look_hashes = np.asarray(look_hashes, dtype=np.uint64).reshape(-1)
+        if original_sizes is None:
+            original_sizes = np.zeros((len(self.labels), 2))
+        self.original_sizes = np.asarray(original_sizes, dtype=np.int64).reshape(-1, 2)
 
     # ---- loading -----------------------------------------------------------------
 
@@ -75,16 +108,25 @@ class ImageDataset:
     ) -> "ImageDataset":
         """Load a folder with one sub-folder per class.
 
-        Every file is decoded once. Files that are not pictures, are damaged,
-        too small or exact copies of an earlier file are skipped and reported,
-        never fatal. Raises DatasetError (with the report) if fewer than 2
-        classes, or a class with fewer than ``min_per_class`` usable pictures.
+        Every file is decoded once; a file is read only after its header says it is a
+        picture of at most MAX_PICTURE_BYTES. Files that are not pictures, are damaged,
+        too big, too small or exact copies of an earlier file are skipped and reported,
+        never fatal; so are folders left out. Near-identical pictures and pictures far
+        smaller than the rest are reported, not dropped. Raises DatasetError (with the
+        report) if fewer than 2 classes, or a class with fewer than ``min_per_class``
+        usable pictures.
         """
-        listing = read_folder(root)
+        return cls._from_listing(read_folder(root), image_size, min_per_class)
+
+    @classmethod
+    def _from_listing(
+        cls, listing: FolderListing, image_size: int, min_per_class: int, unpacked=None
+    ) -> "ImageDataset":
         pixels = new_pixel_array(len(listing.files), image_size)
         decoded = _decode_all([f.path for f in listing.files], image_size, pixels)
 
-        skipped = list(listing.skipped)
+        skipped = list(unpacked.skipped) if unpacked is not None else []
+        skipped += listing.skipped
         first_with_hash: dict[str, int] = {}
         kept: list[int] = []
         for index, (file, result) in enumerate(zip(listing.files, decoded)):
@@ -92,34 +134,35 @@ class ImageDataset:
             if result.problem is not None:
                 skipped.append(SkippedFile(file.name, result.problem))
             elif original is not None:
-                skipped.append(SkippedFile(file.name, _copy_reason(file, listing.files[original])))
+                first = listing.files[original]
+                skipped.append(SkippedFile(file.name, _copy_reason(file.class_name, first.name, first.class_name), first.name))
             else:
                 first_with_hash[result.sha256] = index
                 kept.append(index)
 
-        class_index = {name: i for i, name in enumerate(listing.class_names)}
-        kept_files = [listing.files[i] for i in kept]
-        counts = {name: 0 for name in listing.class_names}
-        for file in kept_files:
-            counts[file.class_name] += 1
-        report = DatasetReport.build(counts, skipped)
-        check_usable(listing.class_names, counts, listing.empty_classes, report, min_per_class)
-
         for row, index in enumerate(kept):  # compact in place (index >= row): no second copy
             if row != index:
                 pixels[row] = pixels[index]
-        pixels = pixels[: len(kept)]
-        return cls(
+        kept_files = [listing.files[i] for i in kept]
+        class_index = {name: i for i, name in enumerate(listing.class_names)}
+        folders = (list(unpacked.skipped_folders) if unpacked is not None else []) + listing.skipped_folders
+        dataset = cls(
             class_names=listing.class_names,
             paths=[f.path for f in kept_files],
             names=[f.name for f in kept_files],
             labels=np.array([class_index[f.class_name] for f in kept_files], dtype=np.int64),
             file_hashes=[decoded[i].sha256 for i in kept],
-            pixels=pixels,
+            pixels=pixels[: len(kept)],
             image_size=image_size,
-            report=report,
+            report=DatasetReport({}),
             root=listing.root,
+            look_hashes=[decoded[i].look_hash for i in kept],
+            original_sizes=[decoded[i].original_size for i in kept],
         )
+        dataset.report = dataset._findings(skipped, folders)
+        check_usable(listing.class_names, dataset.report.counts, listing.empty_classes,
+                     dataset.report, min_per_class, listing.unreadable_classes)
+        return dataset
 
     @classmethod
     def from_zip(
@@ -129,10 +172,31 @@ class ImageDataset:
         image_size: int = DEFAULT_IMAGE_SIZE,
         min_per_class: int = MIN_PICTURES_PER_CLASS,
     ) -> "ImageDataset":
-        """Unpack a zip of class folders into a fresh folder inside ``work_dir`` and load it."""
+        """Unpack a zip of class folders into a fresh folder inside ``work_dir`` and load it.
+
+        Only pictures are unpacked; other members are reported as skipped, never written."""
         folder = _fresh_folder(work_dir, "zip-")
-        extract_zip(source, folder)
-        return cls.from_folder(folder, image_size, min_per_class)
+        unpacked = _or_remove(folder, lambda: unpack_zip(source, folder))
+        return _or_remove(folder, lambda: cls.from_unpacked(unpacked, image_size, min_per_class))
+
+    @classmethod
+    def from_unpacked(
+        cls,
+        unpacked: UnpackedZip,
+        image_size: int = DEFAULT_IMAGE_SIZE,
+        min_per_class: int = MIN_PICTURES_PER_CLASS,
+    ) -> "ImageDataset":
+        """Load the folder ``unpack_zip`` made; what it left out is in the report too (named
+        as the pictures are: without a wrapping folder the classes sit in)."""
+        listing = read_folder(unpacked.folder)
+        wrapper = listing.root.relative_to(unpacked.folder).as_posix() + "/"
+        if wrapper != "./":
+            unpacked = UnpackedZip(
+                unpacked.folder,
+                tuple(SkippedFile(s.name.removeprefix(wrapper), s.reason) for s in unpacked.skipped),
+                tuple(SkippedFolder(f.name.removeprefix(wrapper), f.reason) for f in unpacked.skipped_folders),
+            )
+        return cls._from_listing(listing, image_size, min_per_class, unpacked)
 
     @classmethod
     def from_uploads(
@@ -144,8 +208,7 @@ class ImageDataset:
     ) -> "ImageDataset":
         """Write (class name, file name, bytes) uploads to a fresh folder in ``work_dir``, load it."""
         folder = _fresh_folder(work_dir, "uploads-")
-        write_uploads(items, folder)
-        return cls.from_folder(folder, image_size, min_per_class)
+        return _or_remove(folder, lambda: cls.from_folder(write_uploads(items, folder), image_size, min_per_class))
 
     @classmethod
     def load(
@@ -261,31 +324,104 @@ class ImageDataset:
         """The pictures at ``indices`` (same class_names), without decoding again.
 
         Its report only holds counts; files skipped while loading stay in this
-        set's report.
+        set's report. (``without`` gives a set with a full report.)
         """
         indices = np.asarray(indices)
         if indices.dtype == bool:
             indices = np.flatnonzero(indices)
         indices = indices.astype(np.int64)
-        labels = self.labels[indices]
-        per_class = np.bincount(labels, minlength=len(self.class_names))
+        child = self._sliced(indices, self.class_names, self.labels[indices], self.names)
+        child.report = DatasetReport(counts=child.counts)
+        return child
+
+    def without(self, class_names: Iterable[str] = (), names: Iterable[str] = ()) -> "ImageDataset":
+        """This set less whole classes and single pictures (``names`` as in ``self.names``).
+
+        The decoded pixels are reused; the report is worked out again for what is left
+        (counts, advice, look-alikes; skipped files of removed classes leave with them).
+        Raises ValueError for a class or picture that is not in the set, and DatasetError,
+        as loading does, if what is left cannot be trained on.
+        """
+        drop_classes, drop_names = set(class_names), set(names)
+        for class_name in sorted(drop_classes - set(self.class_names)):
+            raise ValueError(f"There is no class '{class_name}' in this picture set.")
+        for name in sorted(drop_names - set(self.names)):
+            raise ValueError(f"There is no picture {name} in this picture set.")
+        keep = [i for i, (name, label) in enumerate(zip(self.names, self.labels.tolist()))
+                if self.class_names[label] not in drop_classes and name not in drop_names]
+        classes = {c: c for c in self.class_names if c not in drop_classes}
+        child = self._derived(keep, classes, drop_names)
+        check_usable(child.class_names, child.report.counts, [], child.report)
+        return child
+
+    def renamed(self, new_names: dict[str, str]) -> "ImageDataset":
+        """This set with classes renamed ({old: new}), reusing the decoded pixels.
+
+        Picture names follow ("daisy/a.jpg" becomes "flower/a.jpg"); the files stay where
+        they are. Raises ValueError for a class that is not in the set, a new name that
+        cannot be a folder name on every system, or two classes ending up with one name.
+        """
+        for old in new_names:
+            if old not in self.class_names:
+                raise ValueError(f"There is no class '{old}' in this picture set.")
+        classes = {c: str(new_names.get(c, c)).strip() for c in self.class_names}
+        seen: dict[str, str] = {}  # case-folded new name -> the old name it came from
+        for old, new in classes.items():
+            problem = name_problem(new) or ("starts with a dot, which would hide it" if new.startswith(".") else None)
+            if problem:
+                raise ValueError(f"The class name '{new}' cannot be used: it {problem}. Choose another name.")
+            if new.casefold() in seen:
+                first = seen[new.casefold()]
+                wanted = new if old in new_names else classes[first]
+                raise ValueError(
+                    f"The classes '{first}' and '{old}' would both be called '{wanted}'; choose another "
+                    "name (names that differ only in capitals count as the same)."
+                )
+            seen[new.casefold()] = old
+        return self._derived(list(range(len(self))), classes, set())
+
+    def _sliced(self, indices, class_names, labels, names) -> "ImageDataset":
+        indices = np.asarray(indices, dtype=np.int64)
         child = ImageDataset(
-            class_names=self.class_names,
+            class_names=class_names,
             paths=[self.paths[i] for i in indices],
-            names=[self.names[i] for i in indices],
+            names=[names[i] for i in indices],
             labels=labels,
             file_hashes=[self.file_hashes[i] for i in indices],
             pixels=self._pixels_by_size[self.image_size][indices],
             image_size=self.image_size,
-            report=DatasetReport(
-                counts={name: int(n) for name, n in zip(self.class_names, per_class)}
-            ),
+            report=DatasetReport({}),
             root=self.root,
+            look_hashes=self.look_hashes[indices],
+            original_sizes=self.original_sizes[indices],
         )
         for size, pixels in self._pixels_by_size.items():
             if size != self.image_size:
                 child._pixels_by_size[size] = pixels[indices]
         return child
+
+    def _derived(self, keep: list[int], classes: dict[str, str], dropped_names: set[str]) -> "ImageDataset":
+        """The pictures at ``keep``, classes renamed by ``classes`` (old -> new; missing = removed)."""
+        class_names = sorted(set(classes.values()))
+        new_label = np.array([class_names.index(classes[c]) if c in classes else -1 for c in self.class_names])
+        rename = _renamer(classes)
+        names = [rename(name) for name in self.names]
+        keep = np.asarray(keep, dtype=np.int64)
+        child = self._sliced(keep, class_names, new_label[self.labels[keep]], names)
+        gone = dropped_names | {n for n in self.names if n.split("/", 1)[0] not in classes}
+        skipped = []
+        for entry in self.report.skipped:
+            if entry.name.split("/", 1)[0] in self.class_names and entry.name.split("/", 1)[0] not in classes:
+                continue  # its class was removed
+            skipped.append(_moved(entry, rename, gone))
+        child.report = child._findings(skipped, list(self.report.folders))
+        return child
+
+    def _findings(self, skipped: list[SkippedFile], folders: list) -> DatasetReport:
+        """This set's report: counts, advice and look-alikes, with ``skipped`` and ``folders``."""
+        warnings, notes = lookalike_findings(self.names, self.labels, self.class_names,
+                                             self.pixels(), self.look_hashes, self.original_sizes)
+        return DatasetReport.build(self.counts, skipped, folders, warnings, notes)
 
 
 def memory_budget_bytes() -> int:
@@ -332,25 +468,71 @@ def _decode_all(paths: Sequence[Path], size: int, out: np.ndarray) -> list[_Deco
 
 
 def _decode_file(path: Path, size: int) -> _DecodedFile:
+    """Header first: a file is read in full only once it is known to be a picture within
+    MAX_PICTURE_BYTES, so memory never grows with the size of other files."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as file:
+            length = os.fstat(file.fileno()).st_size
+            if length > MAX_PICTURE_BYTES:
+                return _DecodedFile("", None, f"is {_size_words(length)}, more than the "
+                                              f"{_size_words(MAX_PICTURE_BYTES)} a picture may be")
+            if length == 0:
+                return _DecodedFile("", None, "is empty")
+            _, width, height = read_header(file)
+            pixels = load_picture(file, size, min_side=MIN_PICTURE_SIDE)
+            file.seek(0)
+            sha256 = _sha256(file)
+    except UnreadablePicture as problem:
+        return _DecodedFile("", None, problem.reason)
     except OSError as error:
         return _DecodedFile("", None, f"could not be read ({error.strerror or error})")
-    sha256 = hashlib.sha256(data).hexdigest()
-    try:
-        pixels = load_picture(data, size, min_side=MIN_PICTURE_SIDE)
-    except UnreadablePicture as problem:
-        return _DecodedFile(sha256, None, problem.reason)
-    return _DecodedFile(sha256, pixels, None)
+    return _DecodedFile(sha256, pixels, None, look_hash(pixels), (width, height))
 
 
-def _copy_reason(copy, original) -> str:
-    if copy.class_name == original.class_name:
-        return f"is an exact copy of {original.name}"
+def _sha256(file) -> str:
+    digest = hashlib.sha256()
+    while chunk := file.read(_HASH_CHUNK_BYTES):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _copy_reason(class_name: str, original: str, original_class: str) -> str:
+    if class_name == original_class:
+        return f"is an exact copy of {original}"
     return (
-        f"is an exact copy of {original.name}, which is in class '{original.class_name}'; "
+        f"is an exact copy of {original}, which is in class '{original_class}'; "
         "a picture can only teach one class"
     )
+
+
+def _renamer(classes: dict[str, str]):
+    """"old/a.jpg" -> "new/a.jpg" for the classes in ``classes``; other names unchanged."""
+    def rename(name: str) -> str:
+        first, _, rest = name.partition("/")
+        return f"{classes[first]}/{rest}" if rest and first in classes else name
+    return rename
+
+
+def _moved(entry: SkippedFile, rename, gone: set[str]) -> SkippedFile:
+    """A skipped file's entry after classes were renamed or pictures taken out."""
+    if not entry.copy_of:
+        return SkippedFile(rename(entry.name), entry.reason)
+    name, original = rename(entry.name), rename(entry.copy_of)
+    if entry.copy_of in gone:
+        reason = (f"is an exact copy of {entry.copy_of}, which was taken out of the set; "
+                  "load the pictures again to use this one")
+    else:
+        reason = _copy_reason(name.split("/", 1)[0], original, original.split("/", 1)[0])
+    return SkippedFile(name, reason, original)
+
+
+def _or_remove(folder: Path, load):
+    """``load()``; if it fails, the folder it would have read from goes (it is of no use)."""
+    try:
+        return load()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _fresh_folder(work_dir: str | os.PathLike[str], prefix: str) -> Path:

@@ -7,9 +7,11 @@ pictures with exactly the same code.
     load_picture(source, size)  -> uint8 array (size, size, 3), the model's input
     open_rgb(source)            -> full-size RGB ``PIL.Image``
     to_array(image, size)       -> uint8 array (size, size, 3) from an RGB image
+    read_header(source)         -> (format, width, height), reading only the header
 
 A file that cannot be used raises ``UnreadablePicture`` whose ``reason`` is
-plain words that fit after "it", e.g. "is not a picture".
+plain words that fit after "it", e.g. "is not a picture". A file is opened by
+its header first, so a big file that is not a picture is never read in full.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ DEFAULT_MAX_PIXELS = 50_000_000
 _EXIF_ORIENTATION = 0x0112
 _ORIENTATIONS_THAT_SWAP_SIDES = {5, 6, 7, 8}
 _WHITE = (255, 255, 255)
+# The "ftyp" brands of HEIF files (iPhone photos), which Pillow cannot read.
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+_HEIC_REASON = "is an iPhone HEIC photo, which this program cannot read: export it as JPEG"
+# A JPEG whose data ends early decodes without error, the rest filled with flat mid-grey;
+# a bottom band of such rows this tall (a fraction of the height) marks the file as damaged.
+_PADDING_GREY, _PADDING_FRACTION = 128, 0.25
+_PADDING_REASON = "is damaged (part of the picture is missing and shows as blank grey)"
 
 
 class UnreadablePicture(ValueError):
@@ -77,6 +86,12 @@ def open_rgb(source: PictureSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
         return _decode_rgb(image)
 
 
+def read_header(source: PictureSource) -> tuple[str, int, int]:
+    """(format, width, height) as stored, from the header alone; the pixels are not read."""
+    with _open(source) as image:
+        return str(image.format), image.width, image.height
+
+
 def to_array(image: Image.Image, size: int) -> np.ndarray:
     """Center-crop an RGB image to a square and resize it: uint8 (size, size, 3)."""
     if image.mode != "RGB":
@@ -87,35 +102,53 @@ def to_array(image: Image.Image, size: int) -> np.ndarray:
 
 def _open(source: PictureSource) -> Image.Image:
     """Open lazily (header only); the pixels are decoded later, in _decode_rgb."""
-    data = _read_bytes(source)
-    if not data:
-        raise UnreadablePicture("is empty")
+    stream = _stream(source)
     try:
-        return Image.open(io.BytesIO(data))
+        return Image.open(stream)
     except UnidentifiedImageError:
-        raise UnreadablePicture("is not a picture") from None
+        raise UnreadablePicture(_HEIC_REASON if _is_heif(stream) else "is not a picture") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UnreadablePicture(
             f"is too large (over {_pixel_words(Image.MAX_IMAGE_PIXELS)} pixels)"
         ) from None
+    except OSError as error:  # the file itself could not be read
+        raise UnreadablePicture(f"could not be read ({error.strerror or error})") from None
     except Exception:  # Pillow plugins report broken headers with many error types.
         raise UnreadablePicture("is damaged or cut short") from None
 
 
-def _read_bytes(source: PictureSource) -> bytes:
+def _stream(source: PictureSource) -> Union[str, BinaryIO]:
+    """What Image.open reads lazily: a path (Pillow opens and closes it) or a file object."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source)
+        if not len(source):
+            raise UnreadablePicture("is empty")
+        return io.BytesIO(source)
     if hasattr(source, "read"):
-        return source.read()
+        return source
+    path = os.fspath(source)
     try:
-        with open(source, "rb") as file:
-            return file.read()
+        if os.path.isdir(path):
+            raise UnreadablePicture("is a folder, not a picture")
+        if os.stat(path).st_size == 0:
+            raise UnreadablePicture("is empty")
     except FileNotFoundError:
         raise UnreadablePicture("could not be found") from None
-    except IsADirectoryError:
-        raise UnreadablePicture("is a folder, not a picture") from None
     except OSError as error:
         raise UnreadablePicture(f"could not be read ({error.strerror or error})") from None
+    return path
+
+
+def _is_heif(stream: Union[str, BinaryIO]) -> bool:
+    try:
+        if isinstance(stream, str):
+            with open(stream, "rb") as file:
+                head = file.read(12)
+        else:
+            stream.seek(0)
+            head = stream.read(12)
+    except (OSError, ValueError):
+        return False
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
 
 
 def _upright_size(image: Image.Image) -> tuple[int, int]:
@@ -151,6 +184,8 @@ def _decode_rgb(image: Image.Image) -> Image.Image:
         raise UnreadablePicture("is too large") from None
     except Exception:  # Truncated or corrupt data: OSError, SyntaxError, ValueError...
         raise UnreadablePicture("is damaged or cut short") from None
+    if image.format in ("JPEG", "MPO") and _bottom_is_padding(image):
+        raise UnreadablePicture(_PADDING_REASON)
     try:
         upright = ImageOps.exif_transpose(image)
     except Exception:  # A broken EXIF block should not cost the user a picture.
@@ -161,6 +196,25 @@ def _decode_rgb(image: Image.Image) -> Image.Image:
         raise
     except Exception:
         raise UnreadablePicture("uses a colour format that cannot be read") from None
+
+
+def _bottom_is_padding(image: Image.Image) -> bool:
+    """Whether the last rows, as stored, are the flat grey a decoder puts for missing data."""
+    if image.mode not in ("L", "RGB") or image.height < 4:
+        return False
+    last = np.asarray(image.crop((0, image.height - 1, image.width, image.height)))
+    if not _flat_grey(last).all():  # the usual case: one row looked at
+        return False
+    flat = _flat_grey(np.asarray(image))
+    not_flat = np.flatnonzero(~flat)
+    band = len(flat) - (int(not_flat[-1]) + 1 if len(not_flat) else 0)
+    return band >= _PADDING_FRACTION * image.height
+
+
+def _flat_grey(rows: np.ndarray) -> np.ndarray:
+    """For each row: every value within 2 of the padding grey."""
+    values = rows.reshape(rows.shape[0], -1).astype(np.int16)
+    return (np.abs(values - _PADDING_GREY) <= 2).all(axis=1)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -13,50 +13,91 @@ UNBALANCED_RATIO = 3
 
 @dataclass
 class SkippedFile:
-    """A file left out of the set. ``reason`` fits after "it", e.g. "is not a picture"."""
+    """A file left out of the set. ``reason`` fits after "it", e.g. "is not a picture".
+
+    ``copy_of`` names the kept picture when this file is an exact copy of it."""
 
     name: str
     reason: str
+    copy_of: str = ""
 
     def sentence(self) -> str:
         return f"{self.name} was skipped: it {self.reason}."
 
 
 @dataclass
+class SkippedFolder:
+    """A folder left out (hidden, unreadable, unusable name). ``reason`` is a whole clause."""
+
+    name: str
+    reason: str
+
+    def sentence(self) -> str:
+        return f"The folder {self.name}/ was skipped: {self.reason}."
+
+
+@dataclass
 class DatasetReport:
-    """Pictures used per class, files skipped (with reasons) and advice."""
+    """Pictures used per class, files and folders skipped (with reasons), warnings and notes.
+
+    warnings: things that can hurt learning (small or unbalanced classes, one picture in two
+    classes); notes: things worth a look that may be fine (near-identical pictures in a
+    class, pictures far smaller than the rest)."""
 
     counts: dict[str, int]
     skipped: list[SkippedFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    folders: list[SkippedFolder] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def build(cls, counts: dict[str, int], skipped: list[SkippedFile]) -> "DatasetReport":
-        """A report whose warnings are worked out from ``counts``."""
-        return cls(dict(counts), list(skipped), advice_for(counts))
+    def build(
+        cls,
+        counts: dict[str, int],
+        skipped: list[SkippedFile],
+        folders: list[SkippedFolder] = (),
+        warnings: list[str] = (),
+        notes: list[str] = (),
+    ) -> "DatasetReport":
+        """A report whose warnings start with advice worked out from ``counts``."""
+        return cls(dict(counts), list(skipped), advice_for(counts) + list(warnings),
+                   list(folders), list(notes))
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
     def problems(self) -> list[str]:
-        """One plain sentence per skipped file, then the warnings."""
-        return [skipped.sentence() for skipped in self.skipped] + list(self.warnings)
+        """One plain sentence per skipped file and folder, then the warnings, then the notes."""
+        return ([s.sentence() for s in self.skipped] + [f.sentence() for f in self.folders]
+                + list(self.warnings) + list(self.notes))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "counts": dict(self.counts),
-            "skipped": [{"name": s.name, "reason": s.reason} for s in self.skipped],
+            "skipped": [_skipped_dict(s) for s in self.skipped],
             "warnings": list(self.warnings),
+            "folders": [{"name": f.name, "reason": f.reason} for f in self.folders],
+            "notes": list(self.notes),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DatasetReport":
         return cls(
             counts={str(k): int(v) for k, v in data.get("counts", {}).items()},
-            skipped=[SkippedFile(s["name"], s["reason"]) for s in data.get("skipped", [])],
+            skipped=[SkippedFile(s["name"], s["reason"], s.get("copy_of", ""))
+                     for s in data.get("skipped", [])],
             warnings=[str(w) for w in data.get("warnings", [])],
+            folders=[SkippedFolder(f["name"], f["reason"]) for f in data.get("folders", [])],
+            notes=[str(n) for n in data.get("notes", [])],
         )
+
+
+def _skipped_dict(skipped: SkippedFile) -> dict[str, str]:
+    data = {"name": skipped.name, "reason": skipped.reason}
+    if skipped.copy_of:
+        data["copy_of"] = skipped.copy_of
+    return data
 
 
 class DatasetError(ValueError):
@@ -95,8 +136,12 @@ def check_usable(
     empty_classes: list[str],
     report: DatasetReport,
     min_per_class: int = MIN_PICTURES_PER_CLASS,
+    unreadable: dict[str, str] | None = None,
 ) -> None:
-    """Raise DatasetError unless there are 2+ classes with ``min_per_class`` pictures each."""
+    """Raise DatasetError unless there are 2+ classes with ``min_per_class`` pictures each.
+
+    ``unreadable``: class folders that could not be read, with why (e.g. "Permission denied")."""
+    unreadable = unreadable or {}
     if len(class_names) < 2:
         if not class_names:
             found = "Found no class folders"
@@ -111,6 +156,12 @@ def check_usable(
     for class_name in class_names:
         count = counts.get(class_name, 0)
         if count >= needed:
+            continue
+        if class_name in unreadable:
+            sentences.append(
+                f"The folder of class '{class_name}' could not be read ({unreadable[class_name]}); "
+                "check that it can be opened, or remove it."
+            )
             continue
         if class_name in empty_classes:
             has = "has no pictures (its folder is empty)"

@@ -14,22 +14,30 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable, Union
+from typing import BinaryIO, Callable, Iterable, Union
 
-from .report import SkippedFile
+from .imagefile import UnreadablePicture, read_header
+from .report import DatasetError, SkippedFile, SkippedFolder
 
 DEFAULT_MAX_ZIP_BYTES = 2_000_000_000
 DEFAULT_MAX_ZIP_FILES = 50_000
+# No photo a class needs is bigger; larger files (videos, disk images) are skipped unread.
+MAX_PICTURE_BYTES = 50_000_000
 
 # Files that operating systems and archivers leave behind; never pictures.
 _IGNORED_NAMES = {"__macosx", "thumbs.db", "desktop.ini"}
 PICTURE_EXTENSIONS = {
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff",
 }
+HEIF_EXTENSIONS = {".heic", ".heif"}
+_HEIC_REASON = "is an iPhone HEIC photo, which this program cannot read: export it as JPEG"
 _UNSAFE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f/\\<>:"|?*]')
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 _MAX_NAME_LENGTH = 120
+_MAX_NAME_BYTES = 255  # most file systems' limit, in UTF-8 bytes
 _COPY_CHUNK_BYTES = 1 << 20
+_HIDDEN_FOLDER = "hidden folders (their names start with a dot) are left out"
+_MACOS_FOLDER = "it holds the extra files macOS adds to zip files, not pictures"
 
 ZipSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
 
@@ -51,11 +59,13 @@ class LabelledFile:
 class FolderListing:
     """What ``read_folder`` found.
 
-    files:          every file inside a class folder, by class then name (not yet decoded)
-    skipped:        files outside any class folder
-    class_names:    all class folders, sorted, including empty ones
-    empty_classes:  class folders that hold no files
-    root:           the folder holding the class folders (a wrapping folder is descended)
+    files:              every file inside a class folder, by class then name (not yet decoded)
+    skipped:            files left out: outside any class folder, or not regular files
+    class_names:        all class folders, sorted, including empty ones
+    empty_classes:      class folders that hold no files
+    root:               the folder holding the class folders (a wrapping folder is descended)
+    skipped_folders:    folders left out (hidden, unusable name, unreadable), each with why
+    unreadable_classes: class folders that could not be read, with why
     """
 
     files: list[LabelledFile]
@@ -63,11 +73,71 @@ class FolderListing:
     class_names: list[str] = field(default_factory=list)
     empty_classes: list[str] = field(default_factory=list)
     root: Path | None = None
+    skipped_folders: list[SkippedFolder] = field(default_factory=list)
+    unreadable_classes: dict[str, str] = field(default_factory=dict)
+
+
+# ---- names -------------------------------------------------------------------------------
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be one file or folder name on every system, or None if it can.
+
+    The one check for every name that comes from outside (zip members, lesson files, class
+    folders). The words fit after "the name '...'", e.g. "is too long (300 characters)"."""
+    if name in ("", ".", ".."):
+        return "is not a name" if not name else "leads outside its folder"
+    if "/" in name or "\\" in name:
+        return "holds a slash"
+    bad = _UNSAFE_CHARACTERS.search(name)
+    if bad:
+        character = bad.group()
+        if character.isprintable():
+            return f"holds the character {character}, which Windows does not allow in names"
+        return "holds a control character"
+    if len(name) > _MAX_NAME_LENGTH or len(name.encode("utf-8")) > _MAX_NAME_BYTES:
+        return f"is too long ({len(name)} characters; at most {_MAX_NAME_LENGTH} can be used)"
+    if name != name.strip() or name.endswith("."):
+        return "starts or ends with a space, or ends with a dot, which Windows drops"
+    if _WINDOWS_RESERVED.match(name):
+        return "is a name Windows keeps for a device"
+    return None
+
+
+def is_safe_name(name: str) -> bool:
+    """Whether ``name`` is one file or folder name that is safe on every system."""
+    return name_problem(name) is None
+
+
+def is_hidden(name: str) -> bool:
+    """A name starting with one dot (".git", "._a.jpg"); "..daisy" is not hidden."""
+    return name.startswith(".") and not name.startswith("..")
 
 
 def is_ignored(name: str) -> bool:
-    """Hidden files and the clutter of macOS and Windows."""
-    return name.startswith(".") or name.lower() in _IGNORED_NAMES
+    """Hidden files, "." and "..", and the clutter of macOS and Windows."""
+    return is_hidden(name) or name in (".", "..") or name.lower() in _IGNORED_NAMES
+
+
+def _folder_skip_reason(name: str, as_class: bool) -> str | None:
+    """Why a folder is left out, as a clause, or None to use it."""
+    if name.lower() == "__macosx":
+        return _MACOS_FOLDER
+    if is_hidden(name):
+        return _HIDDEN_FOLDER
+    if name in (".", "..") or name.lower() in _IGNORED_NAMES:
+        return "it holds files the computer adds by itself, not pictures"
+    problem = name_problem(name)
+    if as_class and problem:
+        return f"its name {problem}; rename the folder to use it as a class"
+    return None
+
+
+def _short(name: str, limit: int = 40) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+# ---- folders ------------------------------------------------------------------------------
 
 
 def read_folder(root: str | os.PathLike[str]) -> FolderListing:
@@ -75,62 +145,106 @@ def read_folder(root: str | os.PathLike[str]) -> FolderListing:
 
     One wrapping folder is tolerated (``root/flowers/daisy/...``), as zips often
     have one. Files nested deeper inside a class folder belong to that class.
-    Files lying directly in the root are skipped and reported.
+    Files lying directly in the root are skipped and reported; so is every folder
+    left out (hidden, macOS clutter, a name that cannot be a class, unreadable).
     """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"There is no folder at {root}")
-    skipped: list[SkippedFile] = []
-    top_dirs, top_files = _visible_entries(root)
+    listing = FolderListing([], root=root)
+    top_dirs, top_files = _entries(root, "", listing)
     # A lone folder that itself holds folders wraps the classes; a lone folder
     # of pictures is a single class (reported as such later).
     wrapped = (
         len(top_dirs) == 1
         and not any(f.suffix.lower() in PICTURE_EXTENSIONS for f in top_files)
-        and bool(_visible_entries(top_dirs[0])[0])
+        and bool(_entries(top_dirs[0], "", FolderListing([]))[0])
     )
     if wrapped:
-        skipped += [SkippedFile(f.name, "is not inside a class folder") for f in top_files]
-        root = top_dirs[0]
-        top_dirs, top_files = _visible_entries(root)
-    skipped += [SkippedFile(f.name, "is not inside a class folder") for f in top_files]
+        listing.skipped += [SkippedFile(f.name, "is not inside a class folder") for f in top_files]
+        root = listing.root = top_dirs[0]
+        top_dirs, top_files = _entries(root, f"{root.name}/", listing)
+    listing.skipped += [SkippedFile(f.name, "is not inside a class folder") for f in top_files]
 
-    files: list[LabelledFile] = []
-    empty_classes: list[str] = []
-    class_names = sorted(d.name for d in top_dirs)
-    for class_name in class_names:
-        class_files = _files_under(root / class_name)
-        if not class_files:
-            empty_classes.append(class_name)
-        for relative in class_files:
-            files.append(
-                LabelledFile(class_name, f"{class_name}/{relative}", root / class_name / relative)
-            )
-    return FolderListing(files, skipped, class_names, empty_classes, root)
-
-
-def _visible_entries(folder: Path) -> tuple[list[Path], list[Path]]:
-    """Sub-folders and files of ``folder``, sorted, without hidden or clutter entries."""
-    dirs, files = [], []
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if is_ignored(entry.name):
+    spelled: dict[str, str] = {}  # case-folded class name -> the folder's spelling
+    for class_dir in top_dirs:
+        why = _folder_skip_reason(class_dir.name, as_class=True)
+        twin = spelled.setdefault(unicodedata.normalize("NFC", class_dir.name).casefold(), class_dir.name)
+        if not why and twin != class_dir.name:
+            why = f"its name differs from the class '{twin}' only in capitals; rename or merge the folders"
+        if why:
+            listing.skipped_folders.append(SkippedFolder(class_dir.name, why))
             continue
+        class_name = class_dir.name
+        listing.class_names.append(class_name)
+        files = _files_under(class_dir, class_name, listing)
+        if not files and class_name not in listing.unreadable_classes:
+            listing.empty_classes.append(class_name)
+        listing.files += [
+            LabelledFile(class_name, f"{class_name}/{relative}", class_dir / relative) for relative in files
+        ]
+    return listing
+
+
+def _entries(folder: Path, prefix: str, listing: FolderListing) -> tuple[list[Path], list[Path]]:
+    """Sub-folders and files of ``folder``, sorted; hidden and clutter folders are reported."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+    except OSError as error:
+        raise DatasetError(
+            f"The folder {folder.name} could not be read ({error.strerror or error}); "
+            "check that it can be opened."
+        ) from None
+    dirs, files = [], []
+    for entry in entries:
+        path = folder / entry.name
         if entry.is_dir():
-            dirs.append(entry)
-        elif entry.is_file():
-            files.append(entry)
+            if entry.name.lower() == "__macosx" or is_hidden(entry.name):
+                listing.skipped_folders.append(
+                    SkippedFolder(prefix + entry.name, _folder_skip_reason(entry.name, False))
+                )
+            else:
+                dirs.append(path)
+        elif entry.is_file() and not is_ignored(entry.name):
+            files.append(path)
     return dirs, files
 
 
-def _files_under(class_dir: Path) -> list[str]:
-    """Relative POSIX paths of all visible files below ``class_dir``, sorted."""
+def _files_under(class_dir: Path, class_name: str, listing: FolderListing) -> list[str]:
+    """Relative POSIX paths of the usable files below ``class_dir``, sorted.
+
+    Left-out folders and odd files (links to nothing, pipes) are added to ``listing``."""
     found = []
-    for current, dirs, names in os.walk(class_dir):
-        dirs[:] = [d for d in dirs if not is_ignored(d)]
+
+    def unreadable(error: OSError) -> None:
+        why = error.strerror or str(error)
+        if Path(error.filename or "") == class_dir:
+            listing.unreadable_classes[class_name] = why
+        else:
+            relative = Path(error.filename).relative_to(class_dir).as_posix()
+            listing.skipped_folders.append(
+                SkippedFolder(f"{class_name}/{relative}", f"it could not be read ({why})")
+            )
+
+    for current, dirs, names in os.walk(class_dir, onerror=unreadable):
         relative_dir = Path(current).relative_to(class_dir)
+        for name in [d for d in dirs if _folder_skip_reason(d, as_class=False)]:
+            dirs.remove(name)
+            listing.skipped_folders.append(SkippedFolder(
+                f"{class_name}/{(relative_dir / name).as_posix()}", _folder_skip_reason(name, False)
+            ))
         for name in names:
-            if not is_ignored(name) and os.path.isfile(os.path.join(current, name)):
-                found.append((relative_dir / name).as_posix())
+            if is_ignored(name):
+                continue
+            relative = (relative_dir / name).as_posix()
+            full = os.path.join(current, name)
+            if os.path.isfile(full):
+                found.append(relative)
+            elif os.path.islink(full):
+                listing.skipped.append(SkippedFile(f"{class_name}/{relative}", "is a link to a file that is not there"))
+            else:
+                listing.skipped.append(SkippedFile(f"{class_name}/{relative}", "is not a regular file"))
     return sorted(found)
 
 
@@ -139,33 +253,78 @@ def safe_name(text: str, fallback: str = "unnamed") -> str:
 
     Path separators, control and Windows-forbidden characters become "_";
     leading dots and surrounding spaces go (no hidden files, no ".."); spaces
-    and non-English letters stay. Returns ``fallback`` if nothing is left.
+    and non-English letters stay; long names are shortened, keeping the
+    extension. Returns ``fallback`` if nothing is left. The result passes
+    ``is_safe_name``.
     """
     name = unicodedata.normalize("NFC", str(text))
     name = _UNSAFE_CHARACTERS.sub("_", name)
     name = name.strip().lstrip(".").strip().rstrip(". ")
-    if len(name) > _MAX_NAME_LENGTH:
-        stem, suffix = os.path.splitext(name)
-        suffix = suffix if len(suffix) <= 10 else ""
-        name = stem[: _MAX_NAME_LENGTH - len(suffix)].rstrip(". ") + suffix
+    stem, suffix = os.path.splitext(name)
+    suffix = suffix if len(suffix) <= 10 else ""
+    while len(name) > _MAX_NAME_LENGTH or len(name.encode("utf-8")) > _MAX_NAME_BYTES:
+        stem = stem[:-1]
+        name = stem.rstrip(". ") + suffix
     if _WINDOWS_RESERVED.match(name):
         name = "_" + name
     return name or fallback
 
 
-def extract_zip(
+# ---- zips ---------------------------------------------------------------------------------
+
+# What to do with a zip member, given its checked path parts.
+PICTURE, FILE, LEAVE_OUT = "picture", "file", "leave out"
+FOLDER = "folder"
+MemberPolicy = Callable[[tuple[str, ...]], str]
+
+
+def pictures_only(parts: tuple[str, ...]) -> str:
+    """The policy for picture sets: every member must be a picture."""
+    return PICTURE
+
+
+def every_file(parts: tuple[str, ...]) -> str:
+    """The policy for model bundles: every member is unpacked as it is."""
+    return FILE
+
+
+@dataclass(frozen=True)
+class UnpackedZip:
+    """What ``unpack_zip`` did: the folder, and the members it left out (with why)."""
+
+    folder: Path
+    skipped: tuple[SkippedFile, ...] = ()
+    skipped_folders: tuple[SkippedFolder, ...] = ()
+
+
+@dataclass
+class _Plan:
+    writes: list = field(default_factory=list)  # (member, parts, policy)
+    skipped: list = field(default_factory=list)
+    folders: dict = field(default_factory=dict)  # name -> SkippedFolder
+
+
+def unpack_zip(
     source: ZipSource,
     dest_dir: str | os.PathLike[str],
+    policy: MemberPolicy = pictures_only,
     max_total_bytes: int = DEFAULT_MAX_ZIP_BYTES,
     max_files: int = DEFAULT_MAX_ZIP_FILES,
-) -> Path:
-    """Unpack a zip of class folders into ``dest_dir`` safely, and return ``dest_dir``.
+    max_picture_bytes: int = MAX_PICTURE_BYTES,
+) -> UnpackedZip:
+    """Unpack a zip safely into ``dest_dir``: only what ``policy`` allows.
 
-    The whole archive is refused (UnsafeArchiveError), before anything is
-    written, if it is not a zip, holds more than ``max_files`` members or more
-    than ``max_total_bytes`` once unpacked, or has a member that is a symbolic
-    link or whose path leads outside ``dest_dir``. Hidden entries and macOS
-    ``__MACOSX`` folders are left out.
+    The whole archive is refused (UnsafeArchiveError), before anything is written, if it is
+    not a zip, holds more than ``max_files`` members or more than ``max_total_bytes`` once
+    unpacked, or has a member that is a symbolic link, leads outside ``dest_dir``, has a name
+    that is not safe on every system (``name_problem``), or two folders whose names differ
+    only in capitals. If a member is refused while writing (damaged, password, lying about
+    its size), what was written is removed again.
+
+    ``policy(parts)`` says per member: PICTURE (unpacked only if its extension or header
+    says picture and it is at most ``max_picture_bytes``; else skipped with why, unread),
+    FILE (unpacked as it is) or LEAVE_OUT (not written, not reported). Hidden files are left
+    out; hidden and ``__MACOSX`` folders are left out and reported.
     """
     label = _zip_label(source)
     dest = Path(dest_dir)
@@ -185,25 +344,156 @@ def extract_zip(
                 f"{label} would unpack to {_size_words(declared)}; "
                 f"the limit is {_size_words(max_total_bytes)}."
             )
-        planned = [(member, _member_parts(member, label)) for member in members]
+        plan = _plan(members, label, policy, max_picture_bytes)
+        created: list[Path] = []
+        try:
+            _write(archive, plan, dest, label, max_total_bytes, created)
+        except UnsafeArchiveError:
+            _remove(created)
+            raise
+    return UnpackedZip(dest, tuple(plan.skipped), tuple(plan.folders.values()))
 
-        dest.mkdir(parents=True, exist_ok=True)
-        dest_resolved = dest.resolve()
-        written = 0
-        for member, parts in planned:
-            if parts is None:
+
+def extract_zip(
+    source: ZipSource,
+    dest_dir: str | os.PathLike[str],
+    max_total_bytes: int = DEFAULT_MAX_ZIP_BYTES,
+    max_files: int = DEFAULT_MAX_ZIP_FILES,
+) -> Path:
+    """Unpack every member of a zip (a model bundle, Teachable Machine export) safely; return
+    ``dest_dir``. The same checks and refusals as ``unpack_zip``; use that for pictures."""
+    return unpack_zip(source, dest_dir, every_file, max_total_bytes, max_files).folder
+
+
+def _plan(members, label: str, policy: MemberPolicy, max_picture_bytes: int) -> _Plan:
+    """Check every member's path, and decide what is written; refuse the zip if unsafe."""
+    plan = _Plan()
+    checked = [(member, _member_parts(member, label)) for member in members]
+    folder_spelling = _folder_spellings(checked, label)
+    files_seen: dict[tuple, str] = {}
+    for member, parts in checked:
+        if parts is None:
+            continue
+        hidden = next((i for i, part in enumerate(parts) if is_ignored(part)), None)
+        if hidden is not None:
+            if hidden < len(parts) - 1 or member.is_dir():  # a hidden or clutter folder: report it
+                name = "/".join(parts[: hidden + 1])
+                plan.folders.setdefault(name, SkippedFolder(name, _folder_skip_reason(parts[hidden], False)))
+            continue
+        what = policy(tuple(parts))
+        if what == LEAVE_OUT:
+            continue
+        if member.is_dir():
+            plan.writes.append((member, parts, FOLDER))
+            continue
+        name, key = "/".join(parts), _fold(tuple(parts))
+        reason = _clash(name, key, files_seen, folder_spelling) or (
+            _picture_reason(member, parts[-1], max_picture_bytes) if what == PICTURE else None)
+        if reason:
+            plan.skipped.append(SkippedFile(name, reason))
+            continue
+        files_seen[key] = name
+        plan.writes.append((member, parts, what))
+    return plan
+
+
+def _folder_spellings(checked, label: str) -> dict[tuple, tuple]:
+    """Every folder path in the zip, case-folded -> its spelling; refuses two spellings of one
+    folder (they would be one folder on Windows and macOS, two classes on Linux)."""
+    spellings: dict[tuple, tuple] = {}
+    for member, parts in checked:
+        folders = (parts if member.is_dir() else parts[:-1]) if parts else []
+        for depth in range(1, len(folders) + 1):
+            spelling = tuple(folders[:depth])
+            first = spellings.setdefault(_fold(spelling), spelling)
+            if first != spelling:
+                raise UnsafeArchiveError(
+                    f"{label} holds two folders whose names differ only in capitals "
+                    f"('{'/'.join(first)}' and '{'/'.join(spelling)}'); rename one and make the zip again."
+                )
+    return spellings
+
+
+def _fold(parts: tuple) -> tuple:
+    return tuple(unicodedata.normalize("NFC", part).casefold() for part in parts)
+
+
+def _clash(name: str, key: tuple, files_seen: dict, folders: dict) -> str | None:
+    """Why a file would clash with one already planned (or a folder), or None."""
+    if key in folders:
+        return f"has the same name as the folder {'/'.join(folders[key])}; rename one of them"
+    if key in files_seen:
+        if files_seen[key] == name:
+            return "is in the zip twice; the first one is used"
+        return f"has the same name as {files_seen[key]} apart from capitals; the first one is used"
+    return None
+
+
+def _picture_reason(member: zipfile.ZipInfo, file_name: str, limit: int) -> str | None:
+    """Why a member cannot be a picture, judged before unpacking; None if it may be one."""
+    if member.file_size > limit:
+        return (f"is {_size_words(member.file_size)}, more than the {_size_words(limit)} "
+                "a picture may be; it was not unpacked")
+    suffix = os.path.splitext(file_name)[1].lower()
+    if suffix in HEIF_EXTENSIONS:
+        return _HEIC_REASON
+    return None
+
+
+def _write(archive, plan: _Plan, dest: Path, label: str, max_total_bytes: int, created: list) -> None:
+    if not dest.exists():
+        dest.mkdir(parents=True)
+        created.append(dest)
+    dest_resolved = dest.resolve()
+    written = 0
+    for member, parts, what in plan.writes:
+        target = dest.joinpath(*parts)
+        # Belt and braces: the checked parts cannot escape, but a folder
+        # already in dest_dir could be a link; never write through one.
+        if not target.parent.resolve().is_relative_to(dest_resolved) or target.is_symlink():
+            raise UnsafeArchiveError(f"{label} tries to write outside its folder.")
+        if what == FOLDER:
+            _make_folders(target, dest, created)
+            continue
+        if what == PICTURE and os.path.splitext(parts[-1])[1].lower() not in PICTURE_EXTENSIONS:
+            reason = _sniff(archive, member, label)
+            if reason:
+                plan.skipped.append(SkippedFile("/".join(parts), reason))
                 continue
-            target = dest.joinpath(*parts)
-            # Belt and braces: the checked parts cannot escape, but a folder
-            # already in dest_dir could be a link; never write through one.
-            if not target.parent.resolve().is_relative_to(dest_resolved) or target.is_symlink():
-                raise UnsafeArchiveError(f"{label} tries to write outside its folder.")
-            if member.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            written += _copy_member(archive, member, target, label, max_total_bytes - written)
-    return dest
+        _make_folders(target.parent, dest, created)
+        created.append(target)
+        written += _copy_member(archive, member, target, label, max_total_bytes - written)
+
+
+def _sniff(archive, member, label: str) -> str | None:
+    """Read a member's header only: None if it is a picture, else why not."""
+    try:
+        with archive.open(member) as stream:
+            read_header(stream)
+    except UnreadablePicture as problem:
+        return problem.reason
+    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise _unpack_error(error, member, label) from None
+    return None
+
+
+def _make_folders(folder: Path, dest: Path, created: list) -> None:
+    missing = []
+    while folder != dest and not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir()
+        created.append(path)
+
+
+def _remove(created: list[Path]) -> None:
+    """Undo a refused unpack: what was created goes, newest first."""
+    for path in reversed(created):
+        try:
+            path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _zip_label(source: ZipSource) -> str:
@@ -224,7 +514,7 @@ def _zip_file_object(source: ZipSource):
 
 
 def _member_parts(member: zipfile.ZipInfo, label: str) -> list[str] | None:
-    """Checked path parts to write ``member`` to, or None to leave it out."""
+    """Checked path parts of ``member`` (None for the zip's own root); refuses unsafe ones."""
     raw = member.filename
     if stat.S_ISLNK(member.external_attr >> 16):
         raise UnsafeArchiveError(f"{label} contains a symbolic link ({raw}); links are refused.")
@@ -237,9 +527,14 @@ def _member_parts(member: zipfile.ZipInfo, label: str) -> list[str] | None:
         raise UnsafeArchiveError(
             f"{label} contains a path that leads outside its folder ({raw}); it is refused."
         )
-    if not parts or any(is_ignored(part) for part in parts):
-        return None
-    return parts
+    for part in parts:
+        problem = name_problem(part)
+        if problem and not is_ignored(part):
+            raise UnsafeArchiveError(
+                f"{label} cannot be unpacked: the name '{_short(part)}' {problem}. "
+                "Rename it and make the zip again."
+            )
+    return parts or None
 
 
 def _copy_member(
@@ -247,31 +542,33 @@ def _copy_member(
 ) -> int:
     """Write one member, counting real bytes (declared sizes can lie); return bytes written."""
     written = 0
+    limit = min(budget, member.file_size)
     try:
         with archive.open(member) as source, open(target, "wb") as out:
             while chunk := source.read(_COPY_CHUNK_BYTES):
                 written += len(chunk)
-                if written > budget:
+                if written > limit:
                     raise UnsafeArchiveError(f"{label} unpacks to more than it declares.")
                 out.write(chunk)
     except UnsafeArchiveError:
-        target.unlink(missing_ok=True)
         raise
-    except RuntimeError:  # zipfile raises RuntimeError for encrypted members.
-        target.unlink(missing_ok=True)
-        raise UnsafeArchiveError(f"{label} is password-protected; it cannot be unpacked.") from None
-    except NotImplementedError:
-        target.unlink(missing_ok=True)
-        raise UnsafeArchiveError(
-            f"{label} uses a compression method that cannot be read; "
-            "please make a normal zip file."
-        ) from None
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        target.unlink(missing_ok=True)
-        raise UnsafeArchiveError(
-            f"{label} is damaged: {member.filename} could not be unpacked ({error})."
-        ) from None
+    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise _unpack_error(error, member, label) from None
     return written
+
+
+def _unpack_error(error: Exception, member: zipfile.ZipInfo, label: str) -> UnsafeArchiveError:
+    """Plain words for what zipfile raises while reading a member."""
+    if isinstance(error, NotImplementedError):  # a RuntimeError, so looked at first
+        return UnsafeArchiveError(
+            f"{label} uses a compression method that cannot be read; please make a normal zip file."
+        )
+    if isinstance(error, RuntimeError):  # zipfile raises RuntimeError for encrypted members.
+        return UnsafeArchiveError(f"{label} is password-protected; it cannot be unpacked.")
+    return UnsafeArchiveError(
+        f"{label} is damaged: {member.filename} could not be unpacked. Make the zip file again, "
+        "or download it again."
+    )
 
 
 def _size_words(count: int) -> str:
