@@ -82,6 +82,21 @@ def test_to_dict_is_json_and_complete(evaluation):
         (2, "cat", "dog"), (5, "bird", "dog"), (4, "dog", "bird")]
 
 
+def test_most_confused_cell_and_answers_at_a_threshold(evaluation):
+    # confusion rows = true: cat→dog 1, dog→bird 1, bird→dog 1: ties go to the first in row order
+    assert evaluation.most_confused() == (0, 1)
+    assert evaluation.answered(0.0) == (6, 3)
+    assert evaluation.answered(0.6) == (4, 3)  # 0.70, 0.60, 0.80 (wrong), 0.70
+    assert evaluate(np.eye(3), [0, 1, 2], CLASSES).most_confused() is None
+
+
+def test_folders_match_classes_loosely():
+    from tlcore.evaluate import match_folders
+
+    assert match_folders(["Cat", "big_dog", "fish"], ["cat", "big dog"]) == {
+        "Cat": "cat", "big_dog": "big dog", "fish": None}
+
+
 def test_threshold_curve_by_hand():
     # confidences 0.7 0.6 0.8 0.7 0.4 0.55; right: yes yes no yes no no
     curve = threshold_curve(PROBABILITIES, TRUE, thresholds=[0.0, 0.5, 0.6, 0.75, 0.9])

@@ -119,8 +119,14 @@ def test_tflite_agrees_with_keras(run, tmp_path):
 
 
 def test_savedmodel_export(run, tmp_path):
+    from tlcore.export import export_savedmodel_zip
+
     out = export_run(run, "savedmodel", tmp_path / "saved")
     assert (out / "saved_model.pb").is_file() and (out / "variables").is_dir()
+    archive = export_savedmodel_zip(run, tmp_path / "m-savedmodel.zip")
+    names = set(zipfile.ZipFile(archive).namelist())
+    assert archive.name == "m-savedmodel.zip" and "saved_model.pb" in names
+    assert [p.name for p in tmp_path.iterdir()].count("m-savedmodel.zip") == 1 and len(list(tmp_path.iterdir())) == 2
     with pytest.raises(FileExistsError):
         export_run(run, "savedmodel", out)
     with pytest.raises(ValueError, match="keras, tflite, tflite-quantized, savedmodel"):

@@ -133,6 +133,24 @@ def test_not_a_teachable_machine_file(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_export_files_are_found_in_an_unpacked_download(tmp_path):
+    from tlcore.importers import find_export
+
+    (tmp_path / "converted_keras" / "extra").mkdir(parents=True)
+    for name in ("converted_keras/keras_model.h5", "converted_keras/labels.txt", "converted_keras/extra/old.h5",
+                 "readme.txt"):
+        (tmp_path / name).write_text("x")
+    model, labels = find_export(tmp_path)
+    assert (model.name, labels.name) == ("keras_model.h5", "labels.txt")
+    assert find_export(tmp_path / "converted_keras" / "extra") == (tmp_path / "converted_keras" / "extra" / "old.h5", None)
+
+
+@needs_tm
+def test_swapped_arguments_are_recognised_by_content(tmp_path):
+    run = import_teachable_machine(TM / "labels.txt", TM / "keras_model.h5", tmp_path / "swapped")
+    assert run.class_names == ["dog", "cat"]
+
+
 def test_read_labels(tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_text("\ufeff1 grey cat\n0 dog\n\n")

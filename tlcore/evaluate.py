@@ -11,6 +11,8 @@ pictures, are 0.0 (nothing to be right about).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
@@ -63,6 +65,20 @@ class Evaluation:
         return [Mistake(int(i), int(self.true_labels[i]), int(self.predicted[i]), float(self.confidence[i]))
                 for i in order]
 
+    def most_confused(self) -> tuple[int, int] | None:
+        """(true, predicted) of the most frequent mix-up, or None when there is none."""
+        off = self.confusion.astype("int64").copy()
+        np.fill_diagonal(off, -1)
+        if off.size == 0 or off.max() <= 0:
+            return None
+        t, p = np.unravel_index(int(off.argmax()), off.shape)
+        return int(t), int(p)
+
+    def answered(self, threshold: float) -> tuple[int, int]:
+        """(pictures answered, answered right) when "not sure" is said below ``threshold``."""
+        answered = self.confidence >= threshold
+        return int(answered.sum()), int((self.predicted[answered] == self.true_labels[answered]).sum())
+
     def cell(self, true_class: int | str, predicted_class: int | str) -> list[int]:
         """Indices of the pictures in one confusion-matrix cell (class index or name)."""
         t, p = self.class_index(true_class), self.class_index(predicted_class)
@@ -90,6 +106,17 @@ class Evaluation:
             ],
             "skipped": [{"name": n, "reason": r} for n, r in self.skipped],
         }
+
+
+def folder_key(name: str) -> str:
+    """Folder and class names compared loosely: case, spaces, "_" and "-" do not matter."""
+    return re.sub(r"[\s_\-]+", " ", unicodedata.normalize("NFC", str(name))).strip().casefold()
+
+
+def match_folders(folders, class_names) -> dict[str, str | None]:
+    """Each folder's class (or None when it matches none of the model's classes)."""
+    classes = {folder_key(name): name for name in class_names}
+    return {folder: classes.get(folder_key(folder)) for folder in folders}
 
 
 def _check(probabilities, labels, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:

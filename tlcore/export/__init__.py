@@ -1,7 +1,7 @@
 """Exporting a run: a zip bundle with a standalone predict.py, TFLite, SavedModel."""
 
 from .bundle import export_bundle, model_card, predict_script
-from .tflite import FORMATS, compare_with_keras, export_run, export_savedmodel, export_tflite, tflite_predict
+from .tflite import FORMATS, compare_with_keras, export_run, export_savedmodel, export_savedmodel_zip, export_tflite, tflite_predict
 
 __all__ = [
     "FORMATS",
@@ -9,6 +9,7 @@ __all__ = [
     "export_bundle",
     "export_run",
     "export_savedmodel",
+    "export_savedmodel_zip",
     "export_tflite",
     "model_card",
     "predict_script",

@@ -144,6 +144,15 @@ def export_savedmodel(run, out_dir) -> Path:
     return out
 
 
+def export_savedmodel_zip(run, out_zip) -> Path:
+    """The SavedModel folder of ``run``, zipped into ``out_zip`` (one file to download)."""
+    out_zip = Path(out_zip)
+    with tempfile.TemporaryDirectory(prefix="savedmodel-", dir=out_zip.parent) as scratch:
+        folder = export_savedmodel(run, Path(scratch) / "savedmodel")
+        archive = shutil.make_archive(str(out_zip.with_suffix("")), "zip", folder)
+    return Path(archive)
+
+
 def export_run(run_dir_or_run, fmt: str, out=None, quantize: bool = False) -> Path:
     """Export a run in one format; returns where it went. The CLI's entry point.
 

@@ -3,6 +3,7 @@
 from ..runs.safe_load import ModelFileError, load_model_safely
 from .teachable_machine import (
     TeachableMachineError,
+    find_export,
     import_teachable_machine,
     read_labels,
     teachable_machine_backbone_weights,
@@ -11,6 +12,7 @@ from .teachable_machine import (
 __all__ = [
     "ModelFileError",
     "TeachableMachineError",
+    "find_export",
     "import_teachable_machine",
     "load_model_safely",
     "read_labels",

@@ -258,6 +258,15 @@ def import_teachable_machine(model_h5, labels_txt, out_dir) -> Run:
     return Run(out, record, model)
 
 
+def find_export(folder) -> tuple[Path | None, Path | None]:
+    """(keras_model.h5, labels.txt) found anywhere in ``folder`` (an unpacked download), each
+    the best-named, shallowest candidate, or None where there is none."""
+    folder = Path(folder)
+    models = sorted(folder.rglob("*.h5"), key=lambda p: (p.name != "keras_model.h5", len(p.parts), str(p)))
+    labels = sorted(folder.rglob("*.txt"), key=lambda p: (p.name != "labels.txt", len(p.parts), str(p)))
+    return (models[0] if models else None), (labels[0] if labels else None)
+
+
 def _recognise(model_h5: Path, labels_txt: Path) -> tuple[Path, Path]:
     """The (model, labels) pair, told apart by what the files hold: swapped arguments are fine."""
     def is_hdf5(path: Path) -> bool:
