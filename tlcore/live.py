@@ -200,14 +200,18 @@ class LiveLoop:
     ``make_predictor`` runs on that thread (loading and compiling a model takes seconds and
     must not hold up the page); ``to_rgb`` turns what ``submit`` was given into an RGB array,
     also on that thread, so the video thread only hands frames over. Every ``heatmap_every``
-    seconds (None: never) one answer also gets a Grad-CAM map, in ``latest_explained``."""
+    seconds (None: never) one answer also gets a Grad-CAM map, in ``latest_explained``.
+    With no frame for ``idle_timeout`` seconds the thread ends (``alive`` turns False): a page
+    that was closed leaves no thread behind."""
 
     def __init__(self, make_predictor: Callable[[], LivePredictor], to_rgb: Callable | None = None,
-                 heatmap_every: float | None = None, explain: Callable | None = None):
+                 heatmap_every: float | None = None, explain: Callable | None = None,
+                 idle_timeout: float | None = 60.0):
         self.make_predictor = make_predictor
         self.to_rgb = to_rgb
         self.heatmap_every = heatmap_every
         self.explain = explain
+        self.idle_timeout = idle_timeout
         self.slot = LatestFrameSlot()
         self.latest: LiveResult | None = None
         self.latest_explained: LiveResult | None = None
@@ -239,15 +243,20 @@ class LiveLoop:
     def _run(self) -> None:
         try:
             predictor = self.make_predictor()
+            size = predictor.input_size
+            predictor.predict_pixels(np.zeros((size, size, 3), np.uint8))  # trace now, not on the first frame
         except Exception as error:  # a damaged or unsupported model: say so, do not crash the page
             self.error = f"This model could not be used for live answers ({type(error).__name__}: {error})."
             return
         self.ready = True
-        last_heatmap = -float("inf")
+        last_heatmap, last_frame = -float("inf"), time.monotonic()
         while not self._stop.is_set():
             item = self.slot.take(timeout=0.2)
             if item is None:
+                if self.idle_timeout is not None and time.monotonic() - last_frame > self.idle_timeout:
+                    return
                 continue
+            last_frame = time.monotonic()
             frame_id, frame, arrived = item
             try:
                 frame = self.to_rgb(frame) if self.to_rgb is not None else frame
