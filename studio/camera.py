@@ -60,18 +60,19 @@ def record_section(class_names: Sequence[str], on_save: OnSave, key: str,
     record_key = f"{key}-record"
     if not playing:
         st.session_state[record_key] = False  # no camera, no recording (set before the switch is drawn)
+    wanted = bool(st.session_state.get(record_key, False))  # the switch's value in this run
+    if not wanted and recorder.recording:
+        recorder.stop()
     with record_column:
-        label = _class_picker(class_names, key, disabled=recorder.recording)
+        label = _class_picker(class_names, key, disabled=wanted)
         rate = st.select_slider("Pictures a second", RECORD_RATES, value=default_rate, key=f"{key}-rate",
-                                format_func=lambda r: f"{r:g}", disabled=recorder.recording,
+                                format_func=lambda r: f"{r:g}", disabled=wanted,
                                 help="How many pictures a second are kept while you record.")
-        recording = st.toggle(":red[●] Record", key=record_key, disabled=not (playing and label),
-                              help="Switch on, move the object around slowly, switch off.")
-        if recording and not recorder.recording:
+        st.toggle(":red[●] Record", key=record_key, disabled=not (playing and label),
+                  help="Switch on, move the object around slowly, switch off.")
+        if wanted and label and not recorder.recording:
             recorder.rate = float(rate)
             recorder.start(label)
-        elif not recording and recorder.recording:
-            recorder.stop()
         _recording_panel(recorder, on_save, key, ticking=playing)
 
 
@@ -168,9 +169,9 @@ def live_section(run, threshold: float, key: str, on_freeze: Callable[[LiveResul
             loop.heatmap_every = HEATMAP_EVERY if show_where else None
         with freeze_column:
             freeze = st.button("Freeze", key=f"{key}-freeze", icon=":material/pause_circle:",
-                               disabled=loop is None or loop.latest is None,
+                               disabled=loop is None,  # not "no answer yet": only a full rerun would enable it
                                help="Keep this frame and its answer, to talk about it or add it to a class.")
-        if freeze:
+        if freeze and loop.latest is not None:
             st.session_state[frozen_key] = (_run_id(run), loop.latest_explained if _same_frame(loop) else loop.latest)
             if on_freeze is not None:
                 on_freeze(st.session_state[frozen_key][1])
