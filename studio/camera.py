@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 import streamlit as st
 
-from tlcore.live import DEFAULT_ENGINE, DEFAULT_RECORD_RATE, RECORD_RATES, FrameRecorder, LiveLoop, LiveResult
+from tlcore.live import DEFAULT_RECORD_RATE, RECORD_RATES, FrameRecorder, LiveLoop, LiveResult
 
 from . import ui
 from .camera_stream import CameraFeed, camera_controls, camera_status, camera_stream, feed_for, video_frame_to_rgb
@@ -149,7 +149,7 @@ def _thumbnail(picture: np.ndarray) -> np.ndarray:
 # -- Test page: live answers -------------------------------------------------------------------------
 def live_section(run, threshold: float, key: str, on_freeze: Callable[[LiveResult], None] | None = None,
                  on_add: OnSave | None = None, class_names: Sequence[str] | None = None,
-                 engine: str = DEFAULT_ENGINE) -> LiveResult | None:
+                 engine: str | None = None) -> LiveResult | None:
     """Camera preview; beside it the answer in large type and a bar per class, several times a second.
 
     Below ``threshold`` the answer is "Not sure". Freeze keeps the current frame and its answer
@@ -192,7 +192,7 @@ def _same_frame(loop: LiveLoop) -> bool:
     return explained is not None and latest is not None and explained.frame_id == latest.frame_id
 
 
-def _live_loop(feed: CameraFeed, run, key: str, engine: str, active: bool) -> LiveLoop | None:
+def _live_loop(feed: CameraFeed, run, key: str, engine: str | None, active: bool) -> LiveLoop | None:
     """This section's predictor loop for ``run``: started with the camera, replaced for another run."""
     name = f"{key}-loop"
     kept = st.session_state.get(name)

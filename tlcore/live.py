@@ -96,24 +96,35 @@ class TFLiteEngine:
         return np.array(self._interpreter.get_tensor(self._output)[0], dtype="float32")
 
 
-# Measured side by side in benchmarks/live.py; the default is the one that won there.
-ENGINES: dict[str, type] = {FunctionEngine.name: FunctionEngine, TFLiteEngine.name: TFLiteEngine}
-DEFAULT_ENGINE = FunctionEngine.name
+# Measured side by side in benchmarks/live.py: on 2 CPU cores TFLite answers 2-3x faster
+# (MobileNetV2-0.35 at 224 px: 180 vs 61 a second) for a few seconds of conversion at start.
+# Where TFLite cannot convert a model (or a later TensorFlow drops it), the tf.function serves.
+ENGINES: dict[str, type] = {TFLiteEngine.name: TFLiteEngine, FunctionEngine.name: FunctionEngine}
+DEFAULT_ENGINE = TFLiteEngine.name
+FALLBACK_ENGINE = FunctionEngine.name
 
 
 class LivePredictor:
     """Class probabilities for single camera frames, for one run (a ``tlcore.runs.Run``).
 
-    Not thread-safe: give it one thread (``LiveLoop`` does)."""
+    ``engine``: one of ``ENGINES``; None → the default, or the fallback where the default cannot
+    be used (``engine_name`` says which one runs). Not thread-safe: give it one thread
+    (``LiveLoop`` does)."""
 
-    def __init__(self, run, engine: str = DEFAULT_ENGINE):
-        if engine not in ENGINES:
+    def __init__(self, run, engine: str | None = None):
+        if engine is not None and engine not in ENGINES:
             raise ValueError(f"Unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}.")
         self.run = run
-        self.engine_name = engine
         self.class_names = list(run.class_names)
         self.input_size = int(run.input_size)
-        self._engine = ENGINES[engine](run.keras_model, self.input_size)
+        self.engine_name = engine or DEFAULT_ENGINE
+        try:
+            self._engine = ENGINES[self.engine_name](run.keras_model, self.input_size)
+        except Exception:
+            if engine is not None:
+                raise
+            self.engine_name = FALLBACK_ENGINE
+            self._engine = ENGINES[FALLBACK_ENGINE](run.keras_model, self.input_size)
 
     def predict_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """Probabilities (C,) for one prepared picture (S, S, 3) uint8 at the run's input size."""
