@@ -78,7 +78,8 @@ def camera_on(page, key: str, ready_key: str) -> None:
     """Switch the camera on and wait until frames flow (the widget ``ready_key`` is enabled then)."""
     switch(page, f"{key}-on")
     try:
-        page.wait_for_selector(f".st-key-{ready_key} :is(input, button):not([disabled])", timeout=60_000)
+        # Generous: on 2 busy cores the WebRTC handshake takes a few reruns, the first one imports TF.
+        page.wait_for_selector(f".st-key-{ready_key} :is(input, button):not([disabled])", timeout=90_000)
     except Exception:
         page.screenshot(path=str(Path(os.environ.get("TLCORE_WORKSPACE", "/tmp")).parent / "camera-not-on.png"))
         raise

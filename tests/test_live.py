@@ -51,7 +51,10 @@ def test_live_answer_equals_run_predict_on_the_frame_saved_as_png(run, frames, t
 
 
 def test_the_default_engine_is_a_known_one_and_a_wrong_name_says_what_to_choose(run):
+    from tlcore.live import tflite_content
+
     assert DEFAULT_ENGINE in ENGINES
+    assert tflite_content(run.keras_model, run) is tflite_content(run.keras_model, run)  # converted once
     with pytest.raises(ValueError, match=r"Unknown engine 'onnx'; choose one of: tflite, tf_function\."):
         LivePredictor(run, engine="onnx")
 
@@ -184,7 +187,7 @@ def test_each_camera_state_gets_its_plain_sentence():
     assert CameraStatus.from_probe({**seen, "permission": "denied"}).problem == PROBLEM_DENIED
     assert CameraStatus.from_probe({**seen, "api": False}).problem == PROBLEM_NO_CAMERA_API
     insecure = CameraStatus.from_probe({**seen, "secure": False, "api": False, "origin": "http://192.168.1.20:8501"})
-    assert insecure.problem == (
+    assert insecure.problem == PROBLEM_INSECURE.format(origin="http://192.168.1.20:8501") == (
         "Cameras work only on this computer's own address or over HTTPS: open the classroom link (https://…) "
         "instead of http://192.168.1.20:8501, or use the camera on the computer that runs the studio.")
     allowed = CameraStatus.from_probe({**seen, "permission": "granted", "cameras": [

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -63,7 +64,7 @@ class FunctionEngine:
 
     name = "tf_function"
 
-    def __init__(self, keras_model, size: int):
+    def __init__(self, keras_model, size: int, run=None):
         from ._tf import tf
 
         spec = tf.TensorSpec((1, size, size, 3), tf.float32)
@@ -74,19 +75,51 @@ class FunctionEngine:
         return np.asarray(self._function(self._tf.constant(batch)))[0]
 
 
+_CONVERTED: "OrderedDict[tuple, bytes]" = OrderedDict()  # saved run → its TFLite model (a few kept)
+_CONVERTED_LOCK = threading.Lock()
+_CONVERTED_KEPT = 4
+
+
+def _converted_key(run) -> tuple | None:
+    """(folder, model file's mtime): a saved run converts once per process, not once per start."""
+    from .runs import MODEL_FILE
+
+    try:
+        return (str(run.path), (run.path / MODEL_FILE).stat().st_mtime_ns) if run.path else None
+    except OSError:
+        return None
+
+
+def tflite_content(keras_model, run=None) -> bytes:
+    """The model as a float32 TFLite flatbuffer (conversion takes seconds; kept for saved runs)."""
+    from ._tf import tf
+    from .export.tflite import _quiet
+
+    key = _converted_key(run) if run is not None else None
+    with _CONVERTED_LOCK:
+        if key in _CONVERTED:
+            _CONVERTED.move_to_end(key)
+            return _CONVERTED[key]
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    with _quiet():
+        content = converter.convert()
+    if key is not None:
+        with _CONVERTED_LOCK:
+            _CONVERTED[key] = content
+            while len(_CONVERTED) > _CONVERTED_KEPT:
+                _CONVERTED.popitem(last=False)
+    return content
+
+
 class TFLiteEngine:
-    """The Keras model converted to TensorFlow Lite (float32) and run by its interpreter."""
+    """The Keras model converted to TensorFlow Lite (float32) and run by its own interpreter."""
 
     name = "tflite"
 
-    def __init__(self, keras_model, size: int):
-        from ._tf import tf
-        from .export.tflite import _interpreter, _quiet
+    def __init__(self, keras_model, size: int, run=None):
+        from .export.tflite import _interpreter
 
-        converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
-        with _quiet():
-            content = converter.convert()
-        self._interpreter = _interpreter(content)
+        self._interpreter = _interpreter(tflite_content(keras_model, run))
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
 
@@ -119,12 +152,12 @@ class LivePredictor:
         self.input_size = int(run.input_size)
         self.engine_name = engine or DEFAULT_ENGINE
         try:
-            self._engine = ENGINES[self.engine_name](run.keras_model, self.input_size)
+            self._engine = ENGINES[self.engine_name](run.keras_model, self.input_size, run)
         except Exception:
             if engine is not None:
                 raise
             self.engine_name = FALLBACK_ENGINE
-            self._engine = ENGINES[FALLBACK_ENGINE](run.keras_model, self.input_size)
+            self._engine = ENGINES[FALLBACK_ENGINE](run.keras_model, self.input_size, run)
 
     def predict_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """Probabilities (C,) for one prepared picture (S, S, 3) uint8 at the run's input size."""
