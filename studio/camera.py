@@ -221,7 +221,8 @@ def _answer_panel(loop: LiveLoop | None, threshold: float, show_where: bool, key
                 return
             result = loop.latest
             if result is None:
-                st.info("Getting the model ready…" if not loop.ready else "Waiting for the first picture…")
+                st.info("Getting the model ready for live answers (about 10 seconds the first time)…"
+                        if not loop.ready else "Waiting for the first picture…")
                 return
             show_result(result, threshold)
             st.caption(_speed_words(loop, key))
