@@ -1,0 +1,232 @@
+"""The camera itself: what the browser allows, the camera picker, and the WebRTC stream.
+
+The stream is streamlit-webrtc (frames reach Python as ``av.VideoFrame``), set up for a
+classroom without internet: no STUN or TURN servers (on this computer and on a school
+network the browser's own addresses, "host candidates", are enough). A tiny probe in the page
+(an ``st.components.v2`` component, no iframe) tells Python what the browser says about
+cameras, so the page can say in plain words why there is no picture.
+
+    status = camera_status(key)            # CameraStatus: secure page? permission? which cameras?
+    device, mirror, on = camera_controls(status, key)
+    ctx = camera_stream(key, feed, device, mirror, on)
+
+The video callback (``CameraFeed``) runs on streamlit-webrtc's thread and never calls
+Streamlit: it hands frames to a ``tlcore.live`` recorder or predictor loop and returns them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+# Offline by default: an empty list stops streamlit-webrtc from adding a public STUN server.
+RTC_CONFIGURATION = {"iceServers": []}
+# 640x480 is plenty for 224-px models; 15 frames a second keeps the preview's round trip
+# (decode and encode on this computer) light on two cores.
+VIDEO_CONSTRAINTS = {"width": {"ideal": 640}, "height": {"ideal": 480}, "frameRate": {"ideal": 15, "max": 30}}
+# Session-wide choices (plain keys, not widget keys: a widget forgets its value on another page).
+DEVICE_CHOICE, MIRROR_CHOICE = "camera_device_choice", "camera_mirror_choice"
+BACK_CAMERA_WORDS = ("back", "rear", "environment", "world")
+
+PROBLEM_INSECURE = (
+    "Cameras work only on this computer's own address or over HTTPS: open the classroom link "
+    "(https://…) instead of {origin}, or use the camera on the computer that runs the studio.")
+PROBLEM_NO_CAMERA_API = (
+    "This browser does not let pages use a camera. Open the studio in Chrome, Edge or Firefox.")
+PROBLEM_DENIED = (
+    "The browser was told not to let this page use the camera. Click the camera icon in the "
+    "address bar, choose Allow, then reload the page.")
+PROBLEM_NO_CAMERA = (
+    "No camera was found. Plug one in (or close another program that is using it), then turn "
+    "the camera on again.")
+
+_PROBE_JS = """
+export default function(component) {
+  const { setStateValue } = component;
+  let last = null, stopped = false;
+  async function look() {
+    const media = navigator.mediaDevices;
+    const seen = { secure: window.isSecureContext, api: !!(media && media.getUserMedia),
+                   origin: location.origin, permission: "unknown", cameras: [] };
+    if (media && media.enumerateDevices) {
+      try { seen.permission = (await navigator.permissions.query({ name: "camera" })).state; } catch (e) {}
+      try {
+        seen.cameras = (await media.enumerateDevices()).filter((d) => d.kind === "videoinput")
+          .map((d) => ({ id: d.deviceId, label: d.label }));
+      } catch (e) {}
+    }
+    const text = JSON.stringify(seen);
+    if (!stopped && text !== last) { last = text; setStateValue("camera", seen); }
+  }
+  look();
+  const timer = setInterval(look, 1000);  // permission and plugged cameras change under us
+  return () => { stopped = true; clearInterval(timer); };
+}
+"""
+_probe = st.components.v2.component("tl_camera_probe", js=_PROBE_JS)
+
+
+@dataclass(frozen=True)
+class Camera:
+    id: str
+    label: str
+
+    @property
+    def looks_back_facing(self) -> bool:
+        return any(word in self.label.lower() for word in BACK_CAMERA_WORDS)
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    """What the browser says about cameras on this page (``known`` is False until it has said)."""
+
+    known: bool = False
+    secure: bool = True
+    api: bool = True
+    permission: str = "unknown"  # granted, denied, prompt or unknown
+    origin: str = ""
+    cameras: tuple[Camera, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_probe(cls, seen: dict | None) -> "CameraStatus":
+        if not isinstance(seen, dict):
+            return cls()
+        cameras = tuple(Camera(str(c.get("id") or ""), str(c.get("label") or ""))
+                        for c in seen.get("cameras") or [] if isinstance(c, dict))
+        return cls(True, bool(seen.get("secure", True)), bool(seen.get("api", True)),
+                   str(seen.get("permission") or "unknown"), str(seen.get("origin") or ""), cameras)
+
+    @property
+    def named_cameras(self) -> tuple[Camera, ...]:
+        """Cameras the page may choose between (the browser names them once the camera is allowed)."""
+        return tuple(c for c in self.cameras if c.id)
+
+    @property
+    def problem(self) -> str | None:
+        """Why there can be no picture, in one plain sentence; None when a camera can be tried."""
+        if not self.known:
+            return None
+        if not self.secure:
+            return PROBLEM_INSECURE.format(origin=self.origin or "this address")
+        if not self.api:
+            return PROBLEM_NO_CAMERA_API
+        if self.permission == "denied":
+            return PROBLEM_DENIED
+        if not self.cameras:
+            return PROBLEM_NO_CAMERA
+        return None
+
+
+def camera_status(key: str) -> CameraStatus:
+    """Mount the probe (invisible) and read what it last reported."""
+    result = _probe(key=f"{key}-probe", on_camera_change=lambda: None, height=0)
+    return CameraStatus.from_probe(getattr(result, "camera", None))
+
+
+# -- the controls above the preview -------------------------------------------------------------------
+def camera_controls(status: CameraStatus, key: str) -> tuple[str | None, bool, bool]:
+    """(chosen camera id or None, mirror the preview?, camera on?): the row above the preview.
+
+    The chosen camera and the mirror setting are remembered for the session, on every page."""
+    problem = status.problem
+    if problem and not status.secure:
+        st.warning(problem, icon=":material/no_photography:")
+        return None, False, False  # no switch: nothing on this page can help
+    on_column, mirror_column, picker_column = st.columns([1, 1, 2], vertical_alignment="center")
+    with on_column:
+        on = st.toggle("Camera on", key=f"{key}-on", help="Your browser asks once whether this page may use the camera.")
+    device = None
+    with picker_column:
+        cameras = status.named_cameras
+        if cameras:
+            device = _camera_picker(cameras, key)
+    chosen = next((c for c in cameras if c.id == device), None)
+    with mirror_column:
+        default = st.session_state.get(MIRROR_CHOICE, not (chosen and chosen.looks_back_facing))
+        mirror = st.toggle("Mirror", value=default, key=f"{key}-mirror",
+                           help="Like a mirror, for a camera that faces you. The saved pictures are never mirrored.")
+        st.session_state[MIRROR_CHOICE] = mirror
+    if problem:
+        st.warning(problem, icon=":material/no_photography:")
+    return device, mirror, on
+
+
+def _camera_picker(cameras: tuple[Camera, ...], key: str) -> str:
+    ids = [c.id for c in cameras]
+    labels = {c.id: c.label or f"Camera {n + 1}" for n, c in enumerate(cameras)}
+    remembered = st.session_state.get(DEVICE_CHOICE)
+    index = ids.index(remembered) if remembered in ids else 0
+    device = st.selectbox("Camera", ids, index=index, format_func=labels.get, key=f"{key}-device",
+                          label_visibility="collapsed", disabled=len(ids) < 2,
+                          help="A USB camera, or a phone's back camera, shows up here once the browser allows cameras.")
+    st.session_state[DEVICE_CHOICE] = device
+    return device
+
+
+# -- the stream ----------------------------------------------------------------------------------------
+def video_frame_to_rgb(frame):
+    """An ``av.VideoFrame`` as an RGB uint8 array (H, W, 3)."""
+    return frame.to_ndarray(format="rgb24")
+
+
+class CameraFeed:
+    """The video callback of one section: hands frames to a recorder and/or a live loop.
+
+    Runs on streamlit-webrtc's thread; never calls Streamlit and never waits (the recorder
+    converts only the frames it keeps, the live loop converts on its own thread)."""
+
+    def __init__(self):
+        self.recorder = None  # a tlcore.live.FrameRecorder
+        self.loop = None  # a tlcore.live.LiveLoop
+        self.frames = 0
+
+    def __call__(self, frame):
+        self.frames += 1
+        recorder, loop = self.recorder, self.loop
+        if recorder is not None:
+            recorder.offer(frame, to_rgb=video_frame_to_rgb)
+        if loop is not None:
+            loop.submit(frame)
+        return frame  # shown as the preview
+
+
+def feed_for(key: str) -> CameraFeed:
+    """This section's feed, kept for the session."""
+    name = f"{key}-feed"
+    if not isinstance(st.session_state.get(name), CameraFeed):
+        st.session_state[name] = CameraFeed()
+    return st.session_state[name]
+
+
+TRANSLATIONS = {
+    "device_ask_permission": "Allow the camera when the browser asks.",
+    "device_access_denied": PROBLEM_DENIED,
+    "device_not_available": PROBLEM_NO_CAMERA,
+    "media_api_not_available": PROBLEM_NO_CAMERA_API,
+}
+
+
+def camera_stream(key: str, feed: CameraFeed, device: str | None, mirror: bool, on: bool):
+    """The preview and the stream to Python (streamlit-webrtc's context; ``.state.playing``)."""
+    import hashlib
+
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    video = dict(VIDEO_CONSTRAINTS)
+    if device:
+        video["deviceId"] = {"exact": device}
+    # At most 360 px high (a height in vh would mean the component's own frame): the buttons and
+    # counts beside it stay on the first screen at 1280x720.
+    style = {"width": "100%", "maxHeight": "360px", "objectFit": "contain", "borderRadius": "0.5rem",
+             "background": "#1f1f1f"}
+    if mirror:
+        style["transform"] = "scaleX(-1)"  # the preview only: frames reach Python unmirrored
+    # A new camera is a new stream: the key changes, so the old one stops and the new one starts.
+    suffix = hashlib.sha1(device.encode()).hexdigest()[:8] if device else "default"
+    return webrtc_streamer(
+        key=f"{key}-webrtc-{suffix}", mode=WebRtcMode.SENDRECV, rtc_configuration=RTC_CONFIGURATION,
+        media_stream_constraints={"video": video, "audio": False}, desired_playing_state=on,
+        video_frame_callback=feed, async_processing=True, sendback_audio=False,
+        video_html_attrs={"autoPlay": True, "muted": True, "playsInline": True, "controls": False, "style": style},
+        translations=TRANSLATIONS, media_toggle_controls=False)
