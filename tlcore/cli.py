@@ -129,16 +129,19 @@ def _settings_from(args):
 
 def cmd_train(args) -> int:
     from .backbones.factory import check_input_size
+    from .backbones.weights import resolve_weights
     from .data import ImageDataset
     from .paths import workspace_root
     from .runs import claim_given_folder, claim_run_folder, clean_leftovers, release, save_run
-    from .training import Trainer
 
     settings = _settings_from(args)  # every setting checked before anything is read or built
     check_input_size(settings.spec, settings.input_size)
     data = Path(args.data)
     if not data.exists():
         raise CliError(f"{data} does not exist: give a folder with one sub-folder per class, or a .zip of one.")
+    resolve_weights(settings.weights)  # a missing weights file is said before TensorFlow loads
+    from .training import Trainer  # TensorFlow loads here, once the settings are known to be good
+
     trainer = Trainer(settings, callbacks=[_terminal_progress()])
     trainer.check()
     if args.out:

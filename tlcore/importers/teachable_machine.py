@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backbones.registry import get_backbone
-from ..runs import DatasetInfo, Run, RunRecord, claim_given_folder, read_labels_file, release, write_run_folder
+from ..runs import DatasetInfo, Run, RunRecord, claim_given_folder, read_labels_file, write_run_folder
 
 # MobileNetV2 width (alpha) told apart by the input channels of its last 1×1 convolution.
 _ALPHA_BY_CONV_1_CHANNELS = {112: (0.35, "mobilenet_v2_035"), 320: (1.0, "mobilenet_v2")}
@@ -136,7 +136,10 @@ def _read_export(model_h5) -> _Export:
     except TeachableMachineError:
         raise
     except Exception as error:  # h5py reports truncated files with OSError, KeyError...
-        raise TeachableMachineError(f"{path.name} could not be read as a Keras file ({error}).") from None
+        short = "truncated file" in str(error)
+        raise TeachableMachineError(
+            f"{path.name} is {'cut short' if short else 'damaged'}: it could not be read as a Keras file. "
+            "Download the model from Teachable Machine again (Export model → Tensorflow → Keras).") from None
 
     leaves = list(_leaves(config))
     if not leaves or leaves[0].get("class_name") not in _MODEL_TYPES:
@@ -237,14 +240,10 @@ def import_teachable_machine(model_h5, labels_txt, out_dir) -> Run:
     """Turn a Teachable Machine export into a run folder (model.keras, labels.txt, run.json)
     that ``tlcore.runs.load_run`` opens and that predicts as Teachable Machine does."""
     model_h5, labels_txt = _recognise(Path(model_h5), Path(labels_txt))
-    out = claim_given_folder(out_dir)
-    try:
-        class_names = read_labels(labels_txt)
-        export = _read_export(model_h5)
-        model = _rebuild(export, len(class_names))
-    except BaseException:
-        release(out)
-        raise
+    class_names = read_labels(labels_txt)
+    export = _read_export(model_h5)
+    model = _rebuild(export, len(class_names))
+    out = claim_given_folder(out_dir)  # only once the export is known to be good: nothing half-made
     spec = get_backbone(export.backbone)
     record = RunRecord(
         name=f"Teachable Machine: {' / '.join(class_names)}",

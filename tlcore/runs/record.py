@@ -164,8 +164,10 @@ class _Reader:
         self.data, self.where = data, where
 
     def fail(self, key: str, wanted: str):
-        value = self.data.get(key)
-        raise RunFolderError(f"{self.where} gives {key.replace('_', ' ')} as {value!r}; it must be {wanted}. "
+        value, words = self.data.get(key), key.replace("_", " ")
+        shown = repr(value) if isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 40 else None
+        given = f"gives {words} as {shown}" if shown else f"gives {words} in a form that is not readable"
+        raise RunFolderError(f"{self.where} {given}; it must be {wanted}. "
                              "The file was changed or damaged: train the run again or import its model.")
 
     def number(self, key: str, kind=int, default=None, section: dict | None = None):

@@ -149,9 +149,9 @@ def record_of(trainer, dataset, name: str | None = None, dataset_name: str | Non
 def save_run(trainer, dataset, path, name: str | None = None, dataset_name: str | None = None) -> Run:
     """Save a fitted Trainer into ``path`` (claimed before training, or a free or empty folder)."""
     path = Path(path)
+    record = record_of(trainer, dataset, name, dataset_name)  # checked before anything is written
     if not is_claimed(path):
         claim_given_folder(path)
-    record = record_of(trainer, dataset, name, dataset_name)
     pictures, validation = [], []
     for index in trainer.val_indices_:
         source = Path(dataset.paths[index])
