@@ -215,3 +215,11 @@ def test_the_teacher_summary_and_removing_a_space(store):
     assert store.spaces() == [] and not space.folder.exists()
     with pytest.raises(UnknownSpaceError):
         store.get(space.id)
+
+
+def test_the_selected_run_is_a_folder_name_never_a_path(store):
+    space = store.create("Ines")
+    with pytest.raises(SpaceError, match="^'../../other/runs/x' is not a run of this space; choose one from the list.$"):
+        store.update_state(space.id, selected_run="../../other/runs/x")
+    (space.folder / "state.json").write_text('{"picture_set": "Fruit", "selected_run": "../x"}')
+    assert store.state(space.id) == SpaceState("Fruit", None)  # a damaged file is read safely

@@ -28,7 +28,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -71,7 +70,8 @@ KERAS_HASHES = {  # MobileNetV2's files have none in Keras
     "convnext_tiny_notop.h5": "d547c096cabd03329d7be5562c5e14798aa39ed24b474157cef5e85ab9e49ef1",
 }
 
-_file_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)  # one download of a file at a time
+_file_locks: dict[str, threading.Lock] = {}  # one download of a file at a time
+_file_locks_lock = threading.Lock()
 
 
 class WeightsDownloadError(WeightsUnavailableError):
@@ -149,7 +149,9 @@ def ensure_imagenet_weights(spec: BackboneSpec | str, input_size: int | None = N
     expected = KERAS_HASHES.get(name) if expected_hash == KERAS_HASH else expected_hash
     base = mirror_base(mirror)
     urls = ([base + urllib.parse.quote(name)] if base else []) + [origin or public_url(spec, input_size)]
-    with _file_locks[str(target)]:
+    with _file_locks_lock:
+        file_lock = _file_locks.setdefault(str(target), threading.Lock())
+    with file_lock:
         if target.is_file():
             return target
         folder.mkdir(parents=True, exist_ok=True)

@@ -105,16 +105,25 @@ class SpaceState:
     """What a space had chosen: the picture set's name and the selected run's folder name."""
 
     picture_set: str | None = None
-    selected_run: str | None = None
+    selected_run: str | None = None  # a folder name in the space's runs/, never a path
+
+    def __post_init__(self):
+        if self.selected_run is not None and not is_safe_name(self.selected_run):
+            raise SpaceError(f"'{str(self.selected_run)[:40]}' is not a run of this space; choose one from the list.")
+        if self.picture_set is not None and len(str(self.picture_set)) > 200:
+            raise SpaceError("The picture set's name is too long; give it a shorter one.")
 
     def to_dict(self) -> dict:
         return {"picture_set": self.picture_set, "selected_run": self.selected_run}
 
     @classmethod
     def from_dict(cls, data) -> "SpaceState":
+        """Tolerant of damaged files: a value that cannot be used is read as None."""
         data = data if isinstance(data, dict) else {}
-        text = lambda key: data[key] if isinstance(data.get(key), str) else None  # noqa: E731
-        return cls(picture_set=text("picture_set"), selected_run=text("selected_run"))
+        picture_set, run = (data.get(key) if isinstance(data.get(key), str) else None
+                            for key in ("picture_set", "selected_run"))
+        return cls(picture_set if picture_set is None or len(picture_set) <= 200 else None,
+                   run if run is None or is_safe_name(run) else None)
 
 
 @dataclass(frozen=True)
@@ -177,7 +186,8 @@ class SpaceStore:
     def __init__(self, root, max_pictures: int = MAX_PICTURES_PER_SPACE):
         self.root = Path(root)
         self.max_pictures = int(max_pictures)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # names, files and folders of every space
+        self._decoding: dict[str, threading.Lock] = {}  # one per space: decoding never blocks the others
         self._decoded: dict[tuple[str, int], _Decoded] = {}
 
     @classmethod
@@ -371,13 +381,17 @@ class SpaceStore:
         if not any(self.picture_counts(space.id).values()):
             return None
         with self._lock:
-            signature = _signature(space.pictures_dir)
-            cached = self._decoded.get((space.id, int(image_size)))
+            decoding = self._decoding.setdefault(space.id, threading.Lock())
+        with decoding:
+            with self._lock:
+                signature = _signature(space.pictures_dir)
+                cached = self._decoded.get((space.id, int(image_size)))
             if cached is not None and cached.signature == signature:
                 return cached.dataset
             decoded = ImageDataset.from_folder(space.pictures_dir, image_size, min_per_class)
             dataset = _memory_mapped(decoded, space.cache_dir / f"pixels-{int(image_size)}-{signature[:16]}.npy")
-            self._decoded[(space.id, int(image_size))] = _Decoded(signature, dataset)
+            with self._lock:
+                self._decoded[(space.id, int(image_size))] = _Decoded(signature, dataset)
             return dataset
 
     # -- for the teacher -----------------------------------------------------------------------
