@@ -228,3 +228,40 @@ def test_origins_and_hashes_match_the_installed_keras(name):
         assert file_name not in KERAS_HASHES  # Keras lists no hash for these files
     else:
         assert KERAS_HASHES[file_name] in strings
+
+
+_KERAS_USES_IT = """
+import os, sys
+import h5py, keras, numpy as np
+from keras.src.legacy.saving import legacy_h5_format
+from tlcore.backbones.download import ensure_imagenet_weights
+from tlcore.backbones.weights import keras_models_dir
+
+shared, mirror_folder, mirror_url, name = sys.argv[1:]
+source = keras.applications.MobileNetV2(alpha=0.35, include_top=False, weights=shared, input_shape=(96, 96, 3))
+with h5py.File(os.path.join(mirror_folder, name), "w") as f:  # the legacy .h5 format Keras downloads
+    legacy_h5_format.save_weights_to_hdf5_group(f, source)
+path = ensure_imagenet_weights("mobilenet_v2_035", 96, origin="http://127.0.0.1:9/offline.h5")
+assert path.parent == keras_models_dir(), path
+# Keras now finds the file where it looks and downloads nothing (there is no internet here anyway).
+model = keras.applications.MobileNetV2(alpha=0.35, include_top=False, weights="imagenet", input_shape=(96, 96, 3))
+assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), source.get_weights()))
+print("keras loaded", path)
+"""
+
+
+def test_keras_then_uses_the_downloaded_file_and_downloads_nothing(shared_weights, tmp_path):
+    """In a fresh process (Keras reads KERAS_HOME once, when imported): mirror → cache → Keras."""
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    with serving(make_weights_server(folder, "127.0.0.1", 0)) as url:
+        env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras-home"), "TLCORE_WEIGHTS_URL": url,
+               "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        done = subprocess.run([sys.executable, "-c", _KERAS_USES_IT, str(shared_weights), str(folder), url, NAME],
+                              env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"keras loaded {tmp_path / 'keras-home' / 'models' / NAME}" in done.stdout
