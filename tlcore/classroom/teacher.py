@@ -1,0 +1,91 @@
+"""What the teacher's page does to the whole class: export everything, then clear it.
+
+    CLASS.zip
+      class.json              every space: name, kind, created, and the file holding its work
+      <name>.tlproject        one lesson file per space (pictures, settings, runs); open it in the Studio
+      <name>/pictures/...     a space whose pictures are not yet a set (fewer than 2 classes):
+      <name>/runs/...         its files as they are
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from ..data import DatasetError, ImageDataset, safe_name
+from .spaces import STUDENT, Space, SpaceError, SpaceStore
+
+_EXPORT_DECODE_SIZE = 32  # the lesson file copies the picture files; decoding only checks them
+
+
+def export_class(store: SpaceStore, path, spaces: list[Space] | None = None) -> Path:
+    """Write every space's work (or ``spaces``') into one zip at ``path`` (whole, or not at all)."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    spaces = store.spaces() if spaces is None else spaces
+    taken: set[str] = set()
+    listing = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="tl-class-export-") as scratch, \
+                zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            for space in spaces:
+                stem = _unique(safe_name(space.name, fallback="space"), taken)
+                listing.append({"name": space.name, "kind": space.kind, "created": space.created,
+                                "file": _add_space(store, space, stem, archive, Path(scratch))})
+            archive.writestr("class.json", json.dumps(
+                {"exported": time.strftime("%Y-%m-%dT%H:%M:%S"), "spaces": listing}, indent=2))
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def clear_class(store: SpaceStore, export_to, queue=None) -> Path:
+    """Export the class to ``export_to``, then delete every student's space (the solo one stays).
+
+    Refused, with nothing changed, while a training is queued or running (a job would save its
+    run into a deleted space), or if the export fails."""
+    if queue is not None:
+        active = [entry for entry in queue.snapshot() if entry.active]
+        if active:
+            raise SpaceError(f"{len(active)} training(s) are still queued or running; cancel them (or wait "
+                             "until they end) before clearing the class.")
+    exported = export_class(store, export_to)
+    for space in store.spaces():
+        if space.kind == STUDENT:
+            store.remove(space.id)
+    return exported
+
+
+def _add_space(store: SpaceStore, space: Space, stem: str, archive: zipfile.ZipFile, scratch: Path) -> str:
+    """Put one space in the archive: a lesson file if its pictures are a set, else its files."""
+    from ..projects import SUFFIX, save_project
+    from ..runs import list_runs
+
+    runs = list_runs(space.runs_dir) if space.runs_dir.is_dir() else []
+    try:
+        pictures = ImageDataset.from_folder(space.pictures_dir, _EXPORT_DECODE_SIZE, min_per_class=1)
+    except (DatasetError, FileNotFoundError):
+        pictures = None
+    if pictures is not None:
+        lesson = save_project(scratch / f"{stem}{SUFFIX}", pictures, store.settings(space.id).to_dict(), runs,
+                              name=space.name)
+        archive.write(lesson, lesson.name)
+        lesson.unlink()
+        return lesson.name
+    for folder in (space.pictures_dir, space.runs_dir):
+        for file in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if file.is_file() and not file.is_symlink():
+                archive.write(file, f"{stem}/{folder.name}/{file.relative_to(folder).as_posix()}")
+    return f"{stem}/"
+
+
+def _unique(stem: str, taken: set[str]) -> str:
+    name, number = stem, 1
+    while name.casefold() in taken:
+        name, number = f"{stem}_{number}", number + 1
+    taken.add(name.casefold())
+    return name
