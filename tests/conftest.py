@@ -21,6 +21,7 @@ atexit.register(shutil.rmtree, _PRIVATE, ignore_errors=True)
 os.environ.setdefault("TLCORE_CACHE_DIR", str(_PRIVATE / "cache"))
 os.environ.setdefault("TLCORE_WORKSPACE", str(_PRIVATE / "workspace"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["TLCORE_PUBLIC_WEIGHTS"] = "off"  # a missing ImageNet file is never fetched from the internet
 
 
 @pytest.fixture(scope="session")

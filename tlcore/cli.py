@@ -1,4 +1,5 @@
-"""The `tlcore` command line: backbones, train, predict, fetch-weights, export, import-tm.
+"""The `tlcore` command line: backbones, train, predict, fetch-weights, serve-weights, classroom,
+export, import-tm.
 
 Every error is one clear line on stderr and a non-zero exit, never a traceback.
 """
@@ -221,6 +222,7 @@ def _load_run(path):
 # -- fetch-weights --------------------------------------------------------------------------
 def cmd_fetch_weights(args) -> int:
     from .backbones import BACKBONES, add_to_library, get_backbone
+    from .backbones.download import ensure_imagenet_weights
     from .backbones.factory import create_backbone
     from .backbones.weights import keras_models_dir
 
@@ -231,12 +233,29 @@ def cmd_fetch_weights(args) -> int:
         target = add_to_library(get_backbone(names[0]), args.file)
         print(f"Kept {args.file} for {names[0]} in {target}")
         return 0
+    tty = sys.stderr.isatty()
     for name in names:
         spec = get_backbone(name)
         _print_err(f"Fetching ImageNet weights for {spec.title}…")
-        create_backbone(spec, None, "imagenet")
+        ensure_imagenet_weights(spec, None, progress=lambda p: _print_err(f"\r  {p.words()}   ", end="") if tty else None)
+        if tty:
+            _print_err()
+        create_backbone(spec, None, "imagenet")  # Keras finds the file and checks it loads
         print(f"{name}: ready in {keras_models_dir()}")
     return 0
+
+
+def cmd_serve_weights(args) -> int:
+    from .backbones.download import serve_weights
+
+    serve_weights(args.folder, args.host, args.port)
+    return 0
+
+
+def cmd_classroom(args) -> int:
+    from .classroom.server import run_classroom
+
+    return run_classroom(port=args.port, teacher_code=args.teacher_code, workers=args.workers, address=args.address)
 
 
 # -- export / import ------------------------------------------------------------------------
@@ -333,6 +352,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="backbones (default: all)")
     p.add_argument("--file", default=None, help="instead of downloading, keep this weights file for the one backbone named")
     p.set_defaults(func=cmd_fetch_weights)
+
+    p = sub.add_parser("serve-weights", help="share this computer's ImageNet weights on the school network "
+                                             "(others set TLCORE_WEIGHTS_URL to the address it prints)")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--folder", default=None, help="default: Keras's own cache (~/.keras/models)")
+    p.set_defaults(func=cmd_serve_weights)
+
+    p = sub.add_parser("classroom", help="serve the Studio to a class over HTTPS: students join by QR code")
+    p.add_argument("--port", type=int, default=None, help="default 8501, or the next free port")
+    p.add_argument("--teacher-code", default=None, help="the code that opens the teacher page (default: a new one)")
+    p.add_argument("--workers", type=int, default=None, help="trainings at once (default: half the CPU cores, at least 1)")
+    p.add_argument("--address", default=None, help="this computer's address on the school network (default: found)")
+    p.set_defaults(func=cmd_classroom)
 
     p = sub.add_parser("export", help="export a run: keras (zip with predict.py), tflite, savedmodel")
     p.add_argument("run_dir")

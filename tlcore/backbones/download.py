@@ -39,6 +39,7 @@ from .weights import WeightsUnavailableError, keras_models_dir
 log = logging.getLogger(__name__)
 
 MIRROR_ENV = "TLCORE_WEIGHTS_URL"
+PUBLIC_ENV = "TLCORE_PUBLIC_WEIGHTS"  # "off": never download from the public origin (tests; strict schools)
 DEFAULT_SERVE_PORT = 8765
 CHUNK_BYTES = 256 * 1024
 KERAS_HASH = "keras"  # expected_hash's default: the hash Keras lists for the file, if any
@@ -148,7 +149,8 @@ def ensure_imagenet_weights(spec: BackboneSpec | str, input_size: int | None = N
     target = folder / name
     expected = KERAS_HASHES.get(name) if expected_hash == KERAS_HASH else expected_hash
     base = mirror_base(mirror)
-    urls = ([base + urllib.parse.quote(name)] if base else []) + [origin or public_url(spec, input_size)]
+    public = origin or (None if os.environ.get(PUBLIC_ENV, "").lower() == "off" else public_url(spec, input_size))
+    urls = ([base + urllib.parse.quote(name)] if base else []) + ([public] if public else [])
     with _file_locks_lock:
         file_lock = _file_locks.setdefault(str(target), threading.Lock())
     with file_lock:
@@ -162,6 +164,13 @@ def ensure_imagenet_weights(spec: BackboneSpec | str, input_size: int | None = N
                 return target
             log.warning("Weights download from %s failed: %s", url, failure.reason)
             failures.append(failure)
+    if not failures:
+        raise WeightsDownloadError(spec, f"The ImageNet weights for {spec.title} are not on this computer, and "
+                                         f"downloading is off here ({PUBLIC_ENV}=off). Ways out: run `tlcore "
+                                         f"fetch-weights {spec.name}` where there is internet, or set {MIRROR_ENV} "
+                                         "to a weights server on the school network; use a weights file you have "
+                                         "(--weights FILE, or upload it in the app); or train from scratch "
+                                         "(--weights none), which needs far more pictures and time.")
     raise WeightsDownloadError(spec, _failure_words(spec, failures, bool(base)), failures[-1].reason)
 
 

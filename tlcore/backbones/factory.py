@@ -20,12 +20,14 @@ def check_input_size(spec: BackboneSpec, input_size: int | None) -> int:
     return size
 
 
-def create_backbone(backbone: str | BackboneSpec, input_size: int | None = None, weights="imagenet"):
+def create_backbone(backbone: str | BackboneSpec, input_size: int | None = None, weights="imagenet",
+                    progress=None):
     """The Keras backbone without its top, for square RGB pictures of ``input_size``.
 
-    ``weights``: "imagenet" (Keras downloads once, then uses its cache), "none" (random
-    start), or a path to a weights file. Raises WeightsUnavailableError, with what to do,
-    when ImageNet weights are neither cached nor downloadable.
+    ``weights``: "imagenet" (downloaded once into Keras's cache, with ``progress(DownloadProgress)``
+    calls, from $TLCORE_WEIGHTS_URL first; see ``download``), "none" (random start), or a path to
+    a weights file. Raises WeightsUnavailableError, with what to do, when ImageNet weights are
+    neither cached nor downloadable.
     """
     from .._tf import keras
 
@@ -37,11 +39,14 @@ def create_backbone(backbone: str | BackboneSpec, input_size: int | None = None,
     if weights == NONE:
         return constructor(weights=None, **kwargs)
     if weights == IMAGENET:
-        cached = imagenet_weights_cached(spec, size)
+        if not imagenet_weights_cached(spec, size):
+            from .download import ensure_imagenet_weights
+
+            ensure_imagenet_weights(spec, size, progress)  # WeightsDownloadError in plain words
         try:
             return constructor(weights="imagenet", **kwargs)
         except Exception as error:  # Keras raises a bare Exception on a failed download
-            if cached:
+            if imagenet_weights_cached(spec, size):
                 raise
             raise WeightsUnavailableError(spec, size, cause=str(error)) from None
     try:

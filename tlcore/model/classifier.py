@@ -157,8 +157,11 @@ def build_classifier(
     dropout: float = 0.2,
     augment=False,
     seed: int | None = 0,
+    on_download=None,
 ) -> TransferModel:
-    """Build the end-to-end classifier. Arguments are checked before anything heavy is done."""
+    """Build the end-to-end classifier. Arguments are checked before anything heavy is done.
+
+    ``on_download(DownloadProgress)`` hears how a download of ImageNet weights goes, if one is needed."""
     spec = get_backbone(backbone) if isinstance(backbone, str) else backbone
     class_names = list(class_names)
     if len(class_names) < 2:
@@ -174,7 +177,7 @@ def build_classifier(
     with _BUILD_LOCK:
         if seed is not None:  # None: do not touch the process-wide seed (e.g. for a preview)
             keras.utils.set_random_seed(seed)
-        base = create_backbone(spec, size, weights)
+        base = create_backbone(spec, size, weights, progress=on_download)
         inputs = keras.Input((size, size, 3), name="pixels")
         x = inputs
         for layer in augmentation_layers(augment, seed or 0) + preprocessing_layers(spec.preprocessing):

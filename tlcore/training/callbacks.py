@@ -6,6 +6,7 @@ through ``model.fit``, and, for ``TrainingCallback`` subclasses, two more:
     on_phase_begin(phase, info)     phase: building | extracting | head | fine_tune | scratch
                                     | done | stopped | failed  (the last three end training)
     on_extract_progress(done, total) pictures through the frozen network so far (fast path)
+    on_download_progress(progress)   ImageNet weights being downloaded (a DownloadProgress), while building
 
 Progress reaches a UI or a terminal only through these; nothing else is duck-typed.
 """
@@ -43,11 +44,20 @@ class TrainingCallback(keras.callbacks.Callback):
     def on_extract_progress(self, done: int, total: int) -> None:
         """``done`` of ``total`` pictures went through the frozen part of the network."""
 
+    def on_download_progress(self, progress) -> None:
+        """The backbone's ImageNet weights are downloading (``progress.words()``: "12 of 40 MB…")."""
+
 
 def notify_phase(callbacks, phase: str, info: PhaseInfo) -> None:
     for callback in callbacks:
         if isinstance(callback, TrainingCallback):
             callback.on_phase_begin(phase, info)
+
+
+def notify_download(callbacks, progress) -> None:
+    for callback in callbacks:
+        if isinstance(callback, TrainingCallback):
+            callback.on_download_progress(progress)
 
 
 def notify_extract(callbacks, done: int, total: int) -> None:

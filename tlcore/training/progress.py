@@ -108,6 +108,7 @@ class ProgressCallback(TrainingCallback):
         self.extracted = 0
         self.started_at: float | None = None
         self.fine_tune_start_epoch: int | None = None
+        self.download = None  # the last DownloadProgress, while ImageNet weights download
 
     def on_phase_begin(self, phase, info):
         with self._lock:
@@ -124,6 +125,10 @@ class ProgressCallback(TrainingCallback):
     def on_extract_progress(self, done, total):
         with self._lock:
             self.extracted = int(done)
+
+    def on_download_progress(self, progress):
+        with self._lock:
+            self.download = progress
 
     def on_epoch_begin(self, epoch, logs=None):
         with self._lock:
@@ -148,4 +153,5 @@ class ProgressCallback(TrainingCallback):
                 "extracted": self.extracted, "extract_total": self.info.pictures,
                 "fine_tune_start_epoch": self.fine_tune_start_epoch,
                 "elapsed": elapsed, "remaining": remaining,
+                "download": self.download if self.phase == "building" else None,
             }

@@ -18,7 +18,7 @@ from .._tf import keras, tf
 from ..backbones.weights import resolve_weights
 from ..model.classifier import TransferModel, build_classifier
 from ..settings import Phase, TrainingSettings
-from .callbacks import BUILDING, EXTRACTING, FAILED, PhaseInfo, notify_extract, notify_phase
+from .callbacks import BUILDING, EXTRACTING, FAILED, PhaseInfo, notify_download, notify_extract, notify_phase
 from .features import FeatureCache, frozen_outputs
 from .feed import epoch_order, predict_batches, steps, training_feeds
 from .progress import METRICS, BestWeights, HistoryRecorder, StopRequest
@@ -57,7 +57,7 @@ class Trainer:
         self._reset(dataset, train_indices, val_indices)
         callbacks = list(self.callbacks)
         notify_phase(callbacks, BUILDING, PhaseInfo(total_epochs=self.settings.total_epochs))
-        transfer = self.model_ = self._build(weights)
+        transfer = self.model_ = self._build(weights, callbacks)
         stop = StopRequest(self._stop_event)
         best = BestWeights(self._learnable_variables(transfer), stop)
         outcome = "done"
@@ -101,12 +101,13 @@ class Trainer:
         self._features = None
         self._extract_depth = 0
 
-    def _build(self, weights: str) -> TransferModel:
+    def _build(self, weights: str, callbacks) -> TransferModel:
         settings = self.settings
         self.strategy_ = _distribution_strategy()
         with self.strategy_.scope():
             transfer = build_classifier(settings.backbone, self.class_names_, settings.input_size, weights,
-                                        settings.dropout, settings.augment, settings.seed)
+                                        settings.dropout, settings.augment, settings.seed,
+                                        on_download=lambda progress: notify_download(callbacks, progress))
         if not transfer.from_scratch:
             transfer.check_learning_blocks(settings.learning_blocks)
         self.timings_ = {"build_seconds": time.perf_counter() - self._started}
