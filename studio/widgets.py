@@ -32,7 +32,7 @@ _STYLE = """
 </style>
 """
 LONG_VALUE = 16  # characters: a longer value gets smaller type
-_BREAK_AFTER = re.compile(r"([_.\-/·])")
+_BREAK_AFTER = re.compile(r"([_/·\-]|\.(?=\D))")  # not inside a number: "0.35" stays whole
 
 
 def apply_style() -> None:
@@ -42,9 +42,10 @@ def apply_style() -> None:
 
 # -- cards and text --------------------------------------------------------------------------------
 def breakable(text: str) -> str:
-    """``text`` escaped for HTML, with a line-break chance after "_", ".", "-", "/" and "·" only."""
-    return "".join(html.escape(part) + ("<wbr>" if _BREAK_AFTER.fullmatch(part) else "")
-                   for part in _BREAK_AFTER.split(str(text)) if part)
+    """``text`` escaped for HTML, with a line-break chance after "_", "-", "/", "·" and a "." that
+    does not sit inside a number: long names wrap there, never in the middle of a word."""
+    parts = _BREAK_AFTER.split(str(text))  # text, separator, text, separator, ...
+    return "".join(html.escape(part) + ("<wbr>" if index % 2 else "") for index, part in enumerate(parts))
 
 
 def result_card(label: str, value: str, note: str | None = None, tone: str = "", small: bool = False) -> None:
