@@ -26,7 +26,7 @@ def render() -> None:
                        else (state.ensure_dataset(), state.dataset_name()))
     header_section(settings, data, data_name, running)
     if job is None:
-        st.info("Press **Start training** to begin. The charts fill in, one point per whole epoch.")
+        st.caption("Press **Start training** to begin. The charts fill in, one point per whole epoch.")
         widgets.show_curves({}, settings.total_epochs, None, key=CURVES_KEY, height=CURVE_HEIGHT)
     elif running:
         live_progress()
@@ -36,18 +36,19 @@ def render() -> None:
 
 # -- what will be trained, and the buttons -----------------------------------------------------------
 def header_section(settings, data, data_name: str, running: bool) -> None:
-    """One compact row: the title and what is (or will be) trained, then Start and Stop."""
-    about, start_column, stop_column = st.columns([5, 1.3, 1], vertical_alignment="bottom")
-    with about:
-        st.title("Train", anchor=False)
-        st.markdown(f"**{'Training now' if running else 'Next training'}:** {training_words(settings, data, data_name)}")
-        navigation.link("model", "Change these settings", icon=":material/tune:")
-    with start_column:
-        start = st.button("Start training", key="train_start", type="primary", disabled=running,
-                          icon=":material/play_arrow:", width="stretch")
-    with stop_column:
-        stop = st.button("Stop", key="train_stop", disabled=not running, icon=":material/stop:", width="stretch",
-                         help="Ends at the next step and keeps the best model so far.")
+    """Compact, for a projector: the title with Start and Stop beside it, then one line saying
+    what is (or will be) trained."""
+    title_column, start_column, stop_column = st.columns([4, 2, 1.2], vertical_alignment="center")
+    title_column.title("Train", anchor=False)
+    start = start_column.button("Start training", key="train_start", type="primary", disabled=running,
+                                icon=":material/play_arrow:", width="stretch")
+    stop = stop_column.button("Stop", key="train_stop", disabled=not running, icon=":material/stop:",
+                              width="stretch", help="Ends at the next step and keeps the best model so far.")
+    about_column, link_column = st.columns([3, 1], vertical_alignment="center")
+    about_column.markdown(f"**{'Training now' if running else 'Next training'}:** "
+                          f"{training_words(settings, data, data_name)}")
+    with link_column:
+        navigation.link("model", "Change settings", icon=":material/tune:")
     job = state.job()
     if stop and running:
         job.stop()
@@ -128,28 +129,27 @@ def result_section(finished_job) -> None:
     if record.stopped:
         st.warning(words.stopped_words(record))
     else:
-        st.success("Training finished. The model is saved and ready to test.")
-    result_cards(record, finished_job.snapshot()["elapsed"])
-    planned = finished_job.settings.total_epochs
+        st.success(f"Training finished: {percent_text(record.val_accuracy)} right on the validation pictures. "
+                   "The model is saved and ready to test.")
+    planned = finished_job.settings.total_epochs  # a stopped run's chart shows how far it got
     widgets.show_curves({name: list(values) for name, values in record.history.items()},
                         max(planned, record.epochs_run), record.fine_tune_start_epoch, key=CURVES_KEY,
                         height=CURVE_HEIGHT)
+    result_cards(record, finished_job.snapshot()["elapsed"])
     navigation.link("test", "Test it on new pictures", icon=":material/image_search:")
     st.caption(f"Saved in {run.path}")
 
 
 def result_cards(record, elapsed: float) -> None:
-    cards = st.columns(3)
-    with cards[0]:
+    best_column, time_column = st.columns(2)
+    with best_column:
         best = f" (epoch {record.best_epoch})" if record.best_epoch else ""
         widgets.result_card("Best validation accuracy", percent_text(record.val_accuracy),
                             f"on {record.val_pictures} pictures it never learned from{best}"
                             if record.val_pictures else None, tone="good")
-    with cards[1]:
-        widgets.result_card("Training time", duration_text(record.timings.get("train_seconds", elapsed)))
-    with cards[2]:
-        value, sentence = words.speed_words(record)
-        widgets.result_card("How the pictures went through", value, sentence, small=True)
+    with time_column:
+        widgets.result_card("Training time", duration_text(record.timings.get("train_seconds", elapsed)),
+                            words.speed_words(record))
 
 
 def weights_missing(title: str) -> None:

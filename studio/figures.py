@@ -45,14 +45,12 @@ def curve_figure(
     fine_tune_start: int | None = None,
     title: str | None = None,
     height: int = 420,
+    legend: bool = True,
 ) -> go.Figure:
     """Training vs validation ``metric`` ("loss" or "accuracy") per epoch, one marker per epoch."""
     accuracy = metric == "accuracy"
     fig = go.Figure()
-    for name, label, colour, dash in (
-        (metric, "Training pictures", TRAIN_COLOUR, "solid"),
-        (f"val_{metric}", "Validation pictures (held back)", VALIDATION_COLOUR, "solid"),
-    ):
+    for name, (label, colour), dash in zip((metric, f"val_{metric}"), CURVE_NAMES, ("solid", "solid")):
         values = [float(v) for v in history.get(name, [])]
         fig.add_trace(go.Scatter(
             x=list(range(1, len(values) + 1)), y=values, name=label, mode="lines+markers",
@@ -60,7 +58,7 @@ def curve_figure(
             hovertemplate="%{y:.0%}" if accuracy else "%{y:.3f}",
         ))
     epochs = max(int(total_epochs or 0), len(history.get(metric, [])), 1)
-    fig.update_xaxes(title_text="Epoch (one pass over the training pictures)", range=[0.5, epochs + 0.5],
+    fig.update_xaxes(title_text="Epoch (one pass over the pictures)", range=[0.5, epochs + 0.5],
                      dtick=1 if epochs <= 20 else None, tick0=1)
     if accuracy:
         fig.update_yaxes(title_text="Correct answers", range=[0, 1.05], tickformat=".0%")
@@ -70,8 +68,13 @@ def curve_figure(
         fig.add_vline(x=fine_tune_start + 0.5, line=dict(color="#555", dash="dash", width=2))
         fig.add_annotation(x=fine_tune_start + 0.5, y=1, yref="paper", text="fine-tuning starts",
                            showarrow=False, xanchor="left", yanchor="top", font=dict(size=FONT_SIZE))
-    default_title = "Accuracy: how often the answer is right" if accuracy else "Loss: how wrong the answers are"
-    return _base_layout(fig, title or default_title, height=height)
+    default_title = "Accuracy: right answers" if accuracy else "Loss: how wrong (lower is better)"
+    fig = _base_layout(fig, title or default_title, height=height)
+    fig.update_layout(showlegend=legend)
+    return fig
+
+
+CURVE_NAMES = (("Training pictures", TRAIN_COLOUR), ("Validation pictures (held back)", VALIDATION_COLOUR))
 
 
 def overlay_figure(series: Iterable[tuple[str, Sequence[float]]], metric: str) -> go.Figure:

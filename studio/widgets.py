@@ -28,7 +28,10 @@ _STYLE = """
 .tl-card.small.long .tl-value {font-size: 1.2rem;}
 .tl-card .tl-note {font-size: 1rem; opacity: 0.85; margin: 0; overflow-wrap: normal; word-break: normal;}
 .tl-lead {font-size: 1.25rem; line-height: 1.55;}
+.tl-legend {font-size: 1.1rem; margin: 0;}
 [data-testid="stBaseButton-primary"] p {font-size: 1.2rem; font-weight: 600;}
+/* A projector has few pixels: less empty space above each page's title. */
+[data-testid="stMainBlockContainer"] {padding-top: 3rem;}
 </style>
 """
 LONG_VALUE = 16  # characters: a longer value gets smaller type
@@ -171,11 +174,18 @@ def new_upload(key: str, files) -> bool:
 # -- the learning curves -----------------------------------------------------------------------------
 def show_curves(history: dict, total_epochs: int, fine_tune_start: int | None, key: str,
                 height: int = 420) -> None:
-    """The two learning-curve charts side by side (whole epochs only, as tlcore keeps them)."""
+    """The two learning-curve charts side by side under one shared key to their lines (whole
+    epochs only, as tlcore keeps them). One key line instead of a legend in each chart keeps
+    the charts tall on a projector."""
+    legend = " &nbsp;&nbsp; ".join(
+        f'<span style="color:{colour}; font-size:1.4rem">●</span> {html.escape(name)}'
+        for name, colour in figures.CURVE_NAMES)
+    st.markdown(f'<p class="tl-legend">{legend}</p>', unsafe_allow_html=True)
     left, right = st.columns(2)
     for column, metric in ((left, "accuracy"), (right, "loss")):
         with column:
-            st.plotly_chart(figures.curve_figure(history, metric, total_epochs, fine_tune_start, height=height),
+            st.plotly_chart(figures.curve_figure(history, metric, total_epochs, fine_tune_start, height=height,
+                                                 legend=False),
                             key=f"{key}_{metric}", config=figures.CHART_CONFIG)
     train, val = history.get("accuracy") or [], history.get("val_accuracy") or []
     if train and val and val[-1] > train[-1]:

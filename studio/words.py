@@ -90,18 +90,18 @@ def run_facts(run) -> str:
             f"knows {len(run.class_names)} classes: {', '.join(md(c) for c in run.class_names)}")
 
 
-def speed_words(record) -> tuple[str, str]:
-    """(short value, sentence) saying how the pictures went through the network, and why."""
+def speed_words(record) -> str:
+    """Why training took as long as it did, in one sentence (no "fast path" jargon)."""
     if record.fast_path:
-        return ("Seconds", "Your pictures went through the frozen network once, so training took seconds: "
-                           "only the small new head had to learn.")
+        seconds = record.timings.get("train_seconds")
+        quick = "so training took seconds" if seconds is not None and seconds < 90 else "then only the new head learned"
+        return f"Your pictures went through the frozen network once, {quick}."
     if record.from_scratch:
-        return ("Every epoch", "From scratch every block learns, so every picture went through the whole "
-                               "network in every epoch.")
+        return "From scratch every block learns, so every picture went through the whole network in every epoch."
     if record.settings is not None and record.settings.augment:
-        return ("Every epoch", "Augmentation changes the pictures every epoch, so they went through the whole "
-                               "network each time.")
-    return ("Every epoch", "The top blocks learned too, so the pictures went through the network in every epoch.")
+        return ("Augmentation changes the pictures every epoch, so they went through the whole network "
+                "each time.")
+    return "The top blocks learned too, so the pictures went through the network in every epoch."
 
 
 # -- training progress -----------------------------------------------------------------------------

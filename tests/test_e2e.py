@@ -132,6 +132,59 @@ def shots(tmp_path):
     return take
 
 
+# -- what a projector needs ----------------------------------------------------------------------
+PROJECTOR_SIZES = ({"width": 1280, "height": 720}, {"width": 1400, "height": 1000})
+MIN_CHART_TEXT_PX = 16
+_WORDS_SPLIT_JS = """() => {
+    // Words (between spaces and the separators a card may wrap after) drawn on more than one line.
+    const split = [];
+    for (const card of document.querySelectorAll('.tl-card')) {
+        const walker = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const match of node.textContent.matchAll(/[^\\s_\\-\\/·.]+/g)) {
+                const range = document.createRange();
+                range.setStart(node, match.index);
+                range.setEnd(node, match.index + match[0].length);
+                const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+                if (lines.size > 1) split.push(match[0]);
+            }
+        }
+    }
+    return split;
+}"""
+
+
+def words_broken_in_cards(page) -> list[str]:
+    return page.evaluate(_WORDS_SPLIT_JS)
+
+
+def smallest_chart_text(page, selector: str = "[data-testid='stPlotlyChart']") -> float:
+    """The smallest font size (px) of any text Plotly drew in the charts matching ``selector``."""
+    return page.evaluate(
+        """(selector) => Math.min(...[...document.querySelectorAll(selector + ' svg text')]
+              .filter((t) => t.textContent.trim())
+              .map((t) => parseFloat(getComputedStyle(t).fontSize)))""", selector)
+
+
+def outside_viewport(page, selectors: dict[str, str]) -> dict[str, tuple]:
+    """Of the named elements, those not wholly inside the viewport: name -> (top, bottom)."""
+    height = page.viewport_size["height"]
+    outside = {}
+    for name, selector in selectors.items():
+        box = page.locator(selector).first.bounding_box()
+        if box is None or box["y"] < 0 or box["y"] + box["height"] > height + 1:
+            outside[name] = None if box is None else (round(box["y"]), round(box["y"] + box["height"]))
+    return outside
+
+
+TRAIN_FIRST_SCREEN = {
+    "Start": ".st-key-train_start",
+    "Stop": ".st-key-train_stop",
+    "accuracy curve": ".st-key-train_curves_accuracy",
+    "loss curve": ".st-key-train_curves_loss",
+}
+
+
 # -- steps ---------------------------------------------------------------------------------------
 def main_text(page) -> str:
     return page.get_by_test_id("stMain").inner_text()
@@ -216,8 +269,14 @@ def train(page, shots) -> str:
     widget(page, "train_start").get_by_role("button").click()
     finished = page.get_by_text("Training finished", exact=False)
     deadline = time.monotonic() + TRAIN_TIMEOUT_S
+    live_checked = False
     while not finished.count():
         fail_on_error(page)
+        if not live_checked and page.get_by_test_id("stProgress").count() and curve_points(page):
+            # while it learns: Start/Stop, the progress and both curves on the first screen
+            live = {**TRAIN_FIRST_SCREEN, "progress": "[data-testid='stProgress']"}
+            assert outside_viewport(page, live) == {}, outside_viewport(page, live)
+            live_checked = True
         if time.monotonic() > deadline:
             progress = page.get_by_test_id("stProgress")
             shown = progress.first.inner_text() if progress.count() else "no progress bar"
@@ -239,8 +298,15 @@ def train(page, shots) -> str:
     best = page.locator(".tl-card", has_text="Best validation accuracy").inner_text()
     accuracy = re.search(r"\d+%", best)
     assert accuracy, best
+    assert "Fast path" not in main_text(page)  # what happened is said in words
     settle(page)
     shots(page, "train")
+    for size in PROJECTOR_SIZES:  # the finished run too: the buttons and both curves on one screen
+        page.set_viewport_size(size)
+        settle(page)
+        assert outside_viewport(page, TRAIN_FIRST_SCREEN) == {}, (size, outside_viewport(page, TRAIN_FIRST_SCREEN))
+        assert words_broken_in_cards(page) == [], size
+    page.set_viewport_size(VIEWPORT)
     return accuracy.group(0)
 
 
@@ -277,6 +343,77 @@ def runs(page, accuracy: str, shots) -> None:
     expect(widget(page, "runs_pick").get_by_role("combobox")).to_have_value(label, timeout=STEP_TIMEOUT_MS)
     settle(page)
     shots(page, "runs")
+
+
+# -- every page by its own URL, and the first screen on a projector ---------------------------------
+@pytest.fixture(scope="module")
+def studio_url(tmp_path_factory):
+    """One server for the tests that only look (no training): a fresh workspace and cache."""
+    base = tmp_path_factory.mktemp("studio-e2e")
+    env = {"TLCORE_WORKSPACE": str(base / "workspace"), "TLCORE_CACHE_DIR": str(base / "cache"),
+           "KERAS_HOME": str(base / "keras"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    with app_server(env) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+def test_every_page_opens_by_its_own_url(studio_url, browser):
+    """A bookmark or a refresh on /data, /train...: our navigation (titles, icons), never
+    Streamlit's older automatic one (file names), and the sidebar's picture-set line."""
+    from studio.navigation import PAGES
+
+    titles = [entry.title for entry in PAGES]
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        for entry in PAGES:
+            page.goto(f"{studio_url}/{entry.name}")  # a new session, as a bookmark opens
+            wait_idle(page, STEP_TIMEOUT_MS)
+            fail_on_error(page)
+            nav = page.get_by_test_id("stSidebarNav")
+            links = [link.inner_text().strip() for link in nav.get_by_role("link").all()]
+            assert [re.sub(r"^\S+\s+", "", t) if t not in titles else t for t in links] == titles, (entry.name, links)
+            assert nav.locator("[data-testid='stIconMaterial']").count() == len(titles), entry.name
+            assert "app" not in links, links
+            status = page.locator(".st-key-sidebar_status").inner_text()
+            assert "Pictures:" in status, (entry.name, status)
+            assert page.get_by_role("heading", level=1).count() >= 1, entry.name
+    finally:
+        page.close()
+
+
+def test_train_page_first_screen_on_a_projector(studio_url, browser, tmp_path):
+    """At 1280×720 and 1400×1000: Start, Stop and both curves without scrolling; chart text at
+    least 16 px; no card breaks a word (a long picture-set name on the Data page)."""
+    rng = random.Random(1)
+    archive = tmp_path / "hymenoptera_ants_bees_and_other_insects.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for name in ("circle", "square"):
+            for i in range(4):
+                bundle.writestr(f"{name}/{name}_{i}.jpg", drawn_picture(name, rng))
+    for size in PROJECTOR_SIZES:
+        page = browser.new_page(viewport=size)
+        try:
+            page.goto(f"{studio_url}/data")
+            wait_idle(page, STEP_TIMEOUT_MS)
+            widget(page, "data_zip").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(archive))
+            page.get_by_text("Read 8 pictures in 2 classes").wait_for(timeout=STEP_TIMEOUT_MS)
+            settle(page)
+            assert words_broken_in_cards(page) == [], size
+            go_to(page, "Train", timeout_ms=STEP_TIMEOUT_MS)
+            settle(page)
+            fail_on_error(page)
+            assert outside_viewport(page, TRAIN_FIRST_SCREEN) == {}, (size, outside_viewport(page, TRAIN_FIRST_SCREEN))
+            assert smallest_chart_text(page) >= MIN_CHART_TEXT_PX, size
+            page.screenshot(path=str(tmp_path / f"train-{size['width']}x{size['height']}.png"))
+        finally:
+            page.close()
 
 
 # -- the journey ---------------------------------------------------------------------------------
