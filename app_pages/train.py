@@ -13,7 +13,7 @@ from studio import navigation, state, widgets, words
 from studio.words import duration_text, percent_text, plural
 from tlcore.backbones import WeightsUnavailableError, weights_label
 
-CURVE_HEIGHT = 330  # px: both curves and the controls above them fit a 720-px-high screen
+CURVE_HEIGHT = 300  # px: both curves and the controls above them fit a 720-px-high screen
 CURVES_KEY = "train_curves"
 
 

@@ -1,8 +1,11 @@
 """The Studio, end to end: a teacher's journey in real Chromium against the real server.
 
 Learn → Data (upload a zip of three classes) → Model (MobileNetV2 0.35, the weights file the
-teacher added once) → Train (2 epochs; the curves get a point per epoch) → Test (a new
-picture gets an answer) → reload the browser → Runs (the run is still listed).
+teacher added once) → Train (2 epochs; the curves get a point per epoch; Start, Stop, progress
+and both curves on the first screen at 1280×720 and 1400×1000) → Test (a new picture gets an
+answer) → reload the browser → Runs (the run is still listed) → Evaluate → Share.
+Also: every page opened by its own URL shows our navigation, and the Train page's first screen
+fits a projector before any training.
 
 A full-page screenshot of each page goes to the test's tmp_path; with
 TLCORE_UPDATE_SCREENSHOTS=1 also to docs/screenshots/ (the README's pictures).
@@ -284,6 +287,7 @@ def train(page, shots) -> str:
         page.wait_for_timeout(500)
     wait_idle(page, STEP_TIMEOUT_MS)
     fail_on_error(page)
+    print(f"  (the live view's first screen was {'checked' if live_checked else 'too quick to check'})")
 
     charts = curve_points(page)
     assert len(charts) == 2, f"expected the accuracy and loss charts, found {len(charts)}"
@@ -343,6 +347,23 @@ def runs(page, accuracy: str, shots) -> None:
     expect(widget(page, "runs_pick").get_by_role("combobox")).to_have_value(label, timeout=STEP_TIMEOUT_MS)
     settle(page)
     shots(page, "runs")
+
+
+def evaluate_and_share(page, shots) -> None:
+    """The run's own validation pictures on Evaluate, then the Share page's Export tab."""
+    go_to(page, "Evaluate", timeout_ms=STEP_TIMEOUT_MS)
+    page.locator(".tl-card", has_text="Right answers").wait_for(timeout=STEP_TIMEOUT_MS)
+    wait_idle(page, STEP_TIMEOUT_MS)
+    fail_on_error(page)
+    assert widget(page, "eval_matrix").locator(".main-svg").count(), "no confusion matrix"
+    assert words_broken_in_cards(page) == []
+    settle(page)
+    shots(page, "evaluate")
+    go_to(page, "Share", timeout_ms=STEP_TIMEOUT_MS)
+    widget(page, "share_make_bundle").wait_for(timeout=STEP_TIMEOUT_MS)
+    fail_on_error(page)
+    settle(page)
+    shots(page, "share")
 
 
 # -- every page by its own URL, and the first screen on a projector ---------------------------------
@@ -431,7 +452,7 @@ def test_studio_journey(tmp_path, material, shots):
         page.set_default_timeout(30_000)
         step = "start"
         try:
-            for step in ("learn", "data", "model", "train", "test", "runs"):
+            for step in ("learn", "data", "model", "train", "test", "runs", "evaluate"):
                 if step == "learn":
                     learn(page, url, shots)
                 elif step == "data":
@@ -442,8 +463,10 @@ def test_studio_journey(tmp_path, material, shots):
                     accuracy = train(page, shots)
                 elif step == "test":
                     try_a_picture(page, material, shots)
-                else:
+                elif step == "runs":
                     runs(page, accuracy, shots)
+                else:
+                    evaluate_and_share(page, shots)
                 print(f"  {step:<6} done at {time.monotonic() - started:5.1f} s")
         except BaseException:
             failure = tmp_path / f"failure-{step}.png"
