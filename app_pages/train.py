@@ -101,7 +101,7 @@ def live_progress() -> None:
 
 def progress_section(snap: dict) -> None:
     fraction, text = words.progress_line(snap)
-    st.progress(fraction, text=f"**{words.PHASE_WORDS.get(snap['phase'], 'Working…')}** {text}")
+    st.progress(fraction, text=text)
     history = snap["history"]
     last = history.get("val_accuracy") or []
     remaining = duration_text(snap["remaining"]) if snap["remaining"] is not None else "working it out…"

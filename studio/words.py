@@ -106,27 +106,28 @@ def speed_words(record) -> str:
 
 # -- training progress -----------------------------------------------------------------------------
 def progress_line(snapshot: dict) -> tuple[float, str]:
-    """The progress bar's (fraction done, words) for a TrainingJob snapshot.
+    """The progress bar's (fraction done, words) for a TrainingJob snapshot: the phase, then
+    pictures while extracting or "Epoch e of n · step s of m" while learning.
 
-    Pictures while extracting; "Epoch e of n · step s of m" while learning (the snapshot's
-    step resets only when the next epoch begins, so it never jumps back); the outcome once
-    the job is final (never "Building…" under "Finished.")."""
+    The snapshot knows the picture count at once, its step resets only when the next epoch
+    begins (so the counter never jumps back), and ``final`` says the job is over (so the bar
+    never says "Building…" under "Finished.")."""
     phase = snapshot.get("phase")
+    phase_words = PHASE_WORDS.get(phase, "Working…")
     total = max(int(snapshot.get("total_epochs") or 0), 1)
     if snapshot.get("final"):
-        return 1.0, PHASE_WORDS.get(phase, "Finished.")
+        return 1.0, phase_words
     if phase == "extracting":
         done, whole = int(snapshot.get("extracted") or 0), int(snapshot.get("extract_total") or 0)
         if not whole:
-            return 0.0, "Counting the pictures…"
-        return min(done / whole, 1.0), f"{done:,} of {plural(whole, 'picture')}"
+            return 0.0, phase_words
+        return min(done / whole, 1.0), f"{phase_words} {done:,} of {plural(whole, 'picture')}"
     if phase in LEARNING_PHASES:
         epoch, steps = int(snapshot.get("epoch") or 0), int(snapshot.get("steps_per_epoch") or 0)
         step = min(int(snapshot.get("step") or 0), steps) if steps else 0
-        current = min(epoch + 1, total)
-        text = f"Epoch {current} of {total}" + (f" · step {step} of {steps}" if steps else "")
+        text = f"{phase_words} Epoch {min(epoch + 1, total)} of {total}" + (f" · step {step} of {steps}" if steps else "")
         return min((epoch + (step / steps if steps else 0)) / total, 1.0), text
-    return 0.0, PHASE_WORDS.get(phase, "Getting ready…")
+    return 0.0, phase_words
 
 
 def stopped_words(record) -> str:

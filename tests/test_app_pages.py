@@ -439,12 +439,15 @@ def test_progress_words_follow_the_training_snapshot():
 
     base = {"total_epochs": 10, "steps_per_epoch": 10, "epoch": 0, "step": 0, "final": False,
             "extracted": 0, "extract_total": 78}
-    assert progress_line({**base, "phase": "extracting"}) == (0.0, "0 of 78 pictures")
-    assert progress_line({**base, "phase": "extracting", "extract_total": 0})[1] == "Counting the pictures…"
-    assert progress_line({**base, "phase": "head", "epoch": 6, "step": 7}) == (pytest.approx(0.67), "Epoch 7 of 10 · step 7 of 10")
+    looking = "Looking at each picture once with the frozen network…"
+    assert progress_line({**base, "phase": "extracting"}) == (0.0, f"{looking} 0 of 78 pictures")
+    assert progress_line({**base, "phase": "extracting", "extracted": 39})[0] == 0.5
+    head = progress_line({**base, "phase": "head", "epoch": 6, "step": 7})
+    assert head == (pytest.approx(0.67), "Training the new head… Epoch 7 of 10 · step 7 of 10")
     # the epoch ended (history has 7 whole epochs), the next has not begun: the step stays at 10
-    assert progress_line({**base, "phase": "head", "epoch": 7, "step": 10})[1] == "Epoch 8 of 10 · step 10 of 10"
+    assert progress_line({**base, "phase": "head", "epoch": 7, "step": 10})[1].endswith("Epoch 8 of 10 · step 10 of 10")
     assert progress_line({**base, "phase": "done", "final": True}) == (1.0, "Finished.")
+    assert progress_line({**base, "phase": "stopped", "final": True}) == (1.0, "Stopped. The best model so far was kept.")
     assert progress_line({**base, "phase": "building"}) == (0.0, "Getting ready: building the network…")
 
 
