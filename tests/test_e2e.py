@@ -438,7 +438,7 @@ def test_train_page_first_screen_on_a_projector(studio_url, browser, tmp_path):
 
 
 # -- the journey ---------------------------------------------------------------------------------
-def test_studio_journey(tmp_path, material, shots):
+def test_studio_journey(tmp_path, material, shots, browser):
     env = {
         "TLCORE_WORKSPACE": str(tmp_path / "tlcore-workspace"),
         "TLCORE_CACHE_DIR": str(material["cache"]),
@@ -446,8 +446,7 @@ def test_studio_journey(tmp_path, material, shots):
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
     started = time.monotonic()
-    with app_server(env) as url, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with app_server(env) as url:
         page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(30_000)
         step = "start"
@@ -477,7 +476,7 @@ def test_studio_journey(tmp_path, material, shots):
             print(f"\nFailed at the {step!r} step; screenshot {failure}\nServer log ({url.log}):\n{log_tail(url)}")
             raise
         finally:
-            browser.close()
+            page.close()
     runs_saved = [p for p in Path(env["TLCORE_WORKSPACE"]).iterdir() if p.is_dir()]
     assert len(runs_saved) == 1, runs_saved
     print(f"  screenshots in {', '.join(map(str, shots.folders))}")
