@@ -96,8 +96,7 @@ def first_point_seconds(browser, env: dict) -> tuple[float, str, str]:
             page.wait_for_timeout(300)
             wait_idle(page)
         go_to(page, "Train", timeout_ms=120_000)
-        card = page.locator(".tl-card", has_text="Pictures")
-        found = re.search(r"Pictures\s+([\d,]+)", card.first.inner_text()) if card.count() else None
+        found = re.search(r"Next training:.*?([\d,]+) pictures", page.get_by_test_id("stMain").inner_text())
         pictures = found.group(1) if found else "?"
         start = widget(page, "train_start").get_by_role("button")
         start.wait_for(state="visible")

@@ -1,7 +1,12 @@
-"""The Streamlit side of Transfer Learning Studio: session state and shared small widgets.
+"""The Streamlit side of Transfer Learning Studio: navigation, session state, words, figures, widgets.
 
 Nothing here imports TensorFlow at import time, so the Learn and Data pages stay fast.
+Importing the package (once per process) also sends tlcore's log to the terminal.
 """
+
+import logging
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _keep_keras_state() -> None:
@@ -21,4 +26,22 @@ def _keep_keras_state() -> None:
         script_runner._clean_problem_modules = lambda: None
 
 
+def log_to_terminal(level: int = logging.INFO) -> logging.Handler:
+    """tlcore's messages (a training that failed, a run that could not be saved) on stderr.
+
+    tlcore configures no handler itself (a library must not); the app adds one, once per
+    process: a second call finds it and adds nothing."""
+    logger = logging.getLogger("tlcore")
+    for handler in logger.handlers:
+        if getattr(handler, "studio_terminal", False):
+            return handler
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.studio_terminal = True
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    return handler
+
+
 _keep_keras_state()
+log_to_terminal()

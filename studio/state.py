@@ -206,7 +206,7 @@ def set_not_sure_threshold(value: float) -> None:
 # -- runs brought in from elsewhere (imports, lessons) -----------------------------------------
 def add_session_run(run, select: bool = True) -> None:
     """Make ``run`` (imported or opened) one of this session's runs, and by default the one
-    the Test and Evaluate pages use."""
+    the Test and Evaluate pages use (their pickers follow the chosen run)."""
     path = str(run.path)
     runs = st.session_state.setdefault(SESSION_RUNS, [])
     if path in runs:
@@ -215,5 +215,21 @@ def add_session_run(run, select: bool = True) -> None:
     loaded_runs()[path] = run
     if select:
         select_run(path)
-        for key in ("test_run", "eval_run", "share_run", "runs_pick"):  # pickers start from it
-            st.session_state.pop(key, None)
+
+
+# -- widget keys that a page can renew ---------------------------------------------------------------
+WIDGET_VERSIONS = "tl_widget_versions"
+
+
+def widget_key(group: str, name: str) -> str:
+    """The key of a widget in ``group`` (a page, or part of one): "model_backbone", and after
+    ``renew_widgets("model")`` "model_backbone_v1", a new widget that starts from the stored
+    value. So a page that changes what another page shows (a lesson's settings) renews that
+    page's widgets instead of deleting its keys."""
+    version = st.session_state.get(WIDGET_VERSIONS, {}).get(group, 0)
+    return f"{group}_{name}" if version == 0 else f"{group}_{name}_v{version}"
+
+
+def renew_widgets(group: str) -> None:
+    versions = st.session_state.setdefault(WIDGET_VERSIONS, {})
+    versions[group] = versions.get(group, 0) + 1

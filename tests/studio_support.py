@@ -50,6 +50,39 @@ def trained_run(folders):
         return save_run(trainer, demo, folders["workspace"] / "20240101-000000-mobilenet_v2_035")
 
 
+def switch(at: AppTest, page: str) -> AppTest:
+    """Make ``page`` (a name in studio/navigation.py: "data", "train"...) the page of the next run.
+
+    Streamlit 1.67's ``AppTest.switch_page()`` finds only pages made from files; ours are
+    callables (``st.Page(render, url_path=...)``), which Streamlit knows by the hash of their
+    URL path, as a browser's /data or /train asks for. AppTest keeps the page to run in
+    ``_page_hash``: set it (the one private name the tests use; checked after the run)."""
+    from streamlit.util import calc_hash
+
+    if not hasattr(at, "_page_hash"):
+        raise AssertionError("AppTest has no _page_hash any more: see how switch_page() picks a page now")
+    at._page_hash = calc_hash(page)
+    return at
+
+
+def on_page(at: AppTest) -> str | None:
+    """The name of the page the last run drew (None before the first run)."""
+    from streamlit.util import calc_hash
+
+    from studio.navigation import PAGES
+
+    by_hash = {calc_hash(entry.name): entry.name for entry in PAGES}
+    return by_hash.get(getattr(at, "_finished_page_script_hash", None))
+
+
+def key_of(at: AppTest, group: str, name: str) -> str:
+    """The key ``state.widget_key(group, name)`` gives now in ``at``'s session (it changes when
+    another page renews the group's widgets)."""
+    versions = at.session_state["tl_widget_versions"] if "tl_widget_versions" in at.session_state else {}
+    version = versions.get(group, 0)
+    return f"{group}_{name}" if version == 0 else f"{group}_{name}_v{version}"
+
+
 def open_page(page: str, **session) -> AppTest:
     """The app, switched to ``page``, with ``session`` put into session state first."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -58,7 +91,9 @@ def open_page(page: str, **session) -> AppTest:
     at.run(timeout=60)
     assert not at.exception, at.exception
     if page != "learn":
-        at.switch_page(f"pages/{page}.py").run(timeout=TIMEOUT)
+        switch(at, page).run(timeout=TIMEOUT)
+        assert not at.exception, at.exception
+        assert on_page(at) == page, f"asked for the {page} page, the app drew {on_page(at)}"
     return at
 
 

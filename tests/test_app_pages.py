@@ -26,7 +26,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from conftest import SHARED_WEIGHTS  # noqa: E402,F401
 from tlcore.settings import TrainingSettings
 from studio_support import (  # noqa: E402,F401  (fixtures are found by name)
-    APP, ROOT, SMALL_WEIGHTS, TIMEOUT, environment, folders, open_page, texts, trained_run,
+    APP, ROOT, SMALL_WEIGHTS, TIMEOUT, environment, folders, open_page, switch, texts, trained_run,
 )
 PAGES = ["learn", "data", "model", "train", "test", "runs"]
 
@@ -57,6 +57,40 @@ def test_every_page_renders_on_a_fresh_session(page):
     assert not at.exception
     assert at.title, f"{page} shows no title"
     assert "Traceback" not in texts(at)
+    sidebar = " ".join(str(c.value) for c in at.sidebar.caption)
+    assert "Pictures:" in sidebar, sidebar  # drawn after the page, also when the page ends early
+
+
+def test_no_tlcore_module_needs_streamlit():
+    """Every tlcore module (and studio's pending_tlcore/words, bound for tlcore) imports with
+    streamlit made unimportable: the seam between the core and the app cannot erode."""
+    script = textwrap.dedent("""
+        import importlib, pkgutil, sys
+        sys.modules["streamlit"] = None  # any "import streamlit" now raises ImportError
+        import tlcore
+        names = sorted(m.name for m in pkgutil.walk_packages(tlcore.__path__, "tlcore."))
+        for name in names + ["studio.pending_tlcore", "studio.words"]:
+            if name in ("tlcore.__main__",):
+                continue
+            importlib.import_module(name)
+        print("imported", len(names))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert int(out.stdout.split("imported")[-1]) >= 30, out.stdout
+
+
+def test_pages_are_only_reached_through_st_navigation():
+    """No pages/ folder (it would switch a deep link to Streamlit's older automatic navigation),
+    and every page of the navigation is a render() in app_pages/."""
+    from studio.navigation import PAGES
+
+    assert not (ROOT / "pages").exists()
+    for entry in PAGES:
+        assert (ROOT / "app_pages" / f"{entry.name}.py").is_file(), entry
+    ui_setup = [p for p in (ROOT / "app_pages").glob("*.py") if "set_page_config" in p.read_text()]
+    assert ui_setup == [], "pages must not repeat app.py's setup"
 
 
 def test_learn_and_data_pages_do_not_import_tensorflow(folders):
@@ -65,7 +99,9 @@ def test_learn_and_data_pages_do_not_import_tensorflow(folders):
         from streamlit.testing.v1 import AppTest
         at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT})
         at.run()
-        at.switch_page("pages/data.py").run()
+        from streamlit.util import calc_hash
+        at._page_hash = calc_hash("data")  # as studio_support.switch does
+        at.run()
         assert not at.exception, at.exception
         print("TF", "tensorflow" in sys.modules or "keras" in sys.modules)
     """)
@@ -231,8 +267,8 @@ def test_model_page_from_scratch_and_other_backbone():
     assert settings.backbone == "mobilenet_v2_035" and settings.weights == "none"
     assert settings.fine_tune_epochs == 0
     # the choice survives a visit to another page
-    at.switch_page("pages/learn.py").run()
-    at.switch_page("pages/model.py").run()
+    switch(at, "learn").run()
+    switch(at, "model").run()
     assert at.radio(key="model_backbone").value == "mobilenet_v2_035"
     assert at.radio(key="model_weights").value == "none"
 
@@ -280,8 +316,8 @@ def test_train_page_runs_a_real_training_and_shows_curves_and_summary():
     assert not at.exception
     job = at.session_state["tl_job"]
     # clicking around and switching pages neither stops nor restarts the job
-    at.switch_page("pages/runs.py").run()
-    at.switch_page("pages/train.py").run()
+    switch(at, "runs").run()
+    switch(at, "train").run()
     assert at.session_state["tl_job"] is job
     job.join(timeout=240)
     assert not job.running and job.error is None, job.error
@@ -295,11 +331,13 @@ def test_train_page_runs_a_real_training_and_shows_curves_and_summary():
         assert all(len(trace["x"]) == 2 and list(trace["x"]) == [1, 2] for trace in lines)
     cards = card_values(at)
     assert cards["Best validation accuracy"].endswith("%")
-    summary = "\n".join(e.value for e in at.markdown)
+    summary = "\n".join(e.value for e in at.markdown).replace("<wbr>", "")
     if SMALL_WEIGHTS == "none":  # without ../shared: from scratch, every block learns
-        assert cards["Fast path"] == "Not used"
-    else:
-        assert "Fast path: the frozen part ran once per picture" in summary
+        assert "From scratch every block learns, so every picture went through the whole network" in summary
+    else:  # what happened, in words, not "Fast path: Used"
+        assert "Your pictures went through the frozen network once, so training took seconds." in summary
+    assert "Fast path" not in summary
+    assert cards["Training time"].endswith(" s")
     assert "test" in [link.proto.page for link in at.get("page_link")]  # "Test it on new pictures"
     assert str(job.run.path) in at.session_state["tl_session_runs"]
 
@@ -324,6 +362,13 @@ def test_train_page_stop_keeps_the_best_model_so_far():
     assert "Training was stopped early" in texts(at)
     points = job.run.record.epochs_run
     assert 1 <= points < 200
+    # whole epochs only: as many points as the record has, and the best one named
+    record = job.run.record
+    assert f"after {points} whole epoch" in texts(at)
+    assert f"the best was epoch {record.best_epoch}" in texts(at)
+    for chart in (json.loads(c.proto.spec) for c in at.get("plotly_chart")):
+        for trace in (t for t in chart["data"] if t.get("mode") == "lines+markers"):
+            assert list(trace["x"]) == list(range(1, points + 1))
 
 
 def test_train_page_explains_missing_imagenet_weights():
@@ -380,10 +425,131 @@ def test_runs_page_lists_runs_and_picks_the_one_to_test(trained_run, folders):
 
 
 def test_model_page_measures_the_chosen_backbones_speed_on_this_computer():
-    at = AppTest.from_file(str(ROOT / "pages" / "model.py"), default_timeout=120)
-    at.run()
+    at = open_page("model")
     at.radio(key="model_backbone").set_value("mobilenet_v2_035").run()
     at.button(key="model_measure_speed").click().run()
     text = " ".join(m.value for m in at.markdown)
     assert "On this computer:" in text and "ms to answer for one picture" in text
     assert 0 < at.session_state["model_speed_ms"]["mobilenet_v2_035"] < 5000
+
+
+# -- words the pages use ---------------------------------------------------------------------------
+def test_progress_words_follow_the_training_snapshot():
+    from studio.words import progress_line
+
+    base = {"total_epochs": 10, "steps_per_epoch": 10, "epoch": 0, "step": 0, "final": False,
+            "extracted": 0, "extract_total": 78}
+    looking = "Looking at each picture once with the frozen network…"
+    assert progress_line({**base, "phase": "extracting"}) == (0.0, f"{looking} 0 of 78 pictures")
+    assert progress_line({**base, "phase": "extracting", "extracted": 39})[0] == 0.5
+    head = progress_line({**base, "phase": "head", "epoch": 6, "step": 7})
+    assert head == (pytest.approx(0.67), "Training the new head… Epoch 7 of 10 · step 7 of 10")
+    # the epoch ended (history has 7 whole epochs), the next has not begun: the step stays at 10
+    assert progress_line({**base, "phase": "head", "epoch": 7, "step": 10})[1].endswith("Epoch 8 of 10 · step 10 of 10")
+    assert progress_line({**base, "phase": "done", "final": True}) == (1.0, "Finished.")
+    assert progress_line({**base, "phase": "stopped", "final": True}) == (1.0, "Stopped. The best model so far was kept.")
+    assert progress_line({**base, "phase": "building"}) == (0.0, "Getting ready: building the network…")
+
+
+def test_cards_break_long_names_only_between_words():
+    from studio.widgets import breakable
+
+    assert breakable("hymenoptera_ants_bees") == "hymenoptera_<wbr>ants_<wbr>bees"
+    assert breakable("mobilenet_v2.weights.h5") == "mobilenet_<wbr>v2.<wbr>weights.<wbr>h5"
+    assert breakable("MobileNetV2 (0.35)") == "MobileNetV2 (0.35)"  # never inside a number
+    assert breakable("<b>") == "&lt;b&gt;"
+
+
+def test_tlcore_log_goes_to_the_terminal_once():
+    import logging
+
+    import studio
+
+    before = list(logging.getLogger("tlcore").handlers)
+    assert studio.log_to_terminal() in before  # already added when studio was imported
+    assert logging.getLogger("tlcore").handlers == before
+    assert logging.getLogger("tlcore").getEffectiveLevel() == logging.INFO
+
+
+# -- defects a teacher saw ---------------------------------------------------------------------------
+def folders_and_twins_zip() -> bytes:
+    """2 classes; a __MACOSX and a hidden folder (skipped); two near-identical cats (a note)."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for class_index, name in enumerate(["cats", "dogs"]):
+            for i in range(3):
+                zf.writestr(f"pets/{name}/{name}_{i}.png", png(40 + 10 * class_index + i))
+        zf.writestr("__MACOSX/pets/._cats.png", b"junk")
+        zf.writestr("pets/.hidden/x.png", png(5))
+        twin = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+        for k in range(2):
+            buffer = io.BytesIO()
+            Image.fromarray(np.clip(twin.astype(int) + k, 0, 255).astype(np.uint8)).save(buffer, "PNG")
+            zf.writestr(f"pets/cats/twin_{k}.png", buffer.getvalue())
+    return archive.getvalue()
+
+
+def test_data_page_names_skipped_folders_and_notes():
+    at = open_page("data")
+    at.file_uploader(key="data_zip").set_value(("pets.zip", folders_and_twins_zip(), "application/zip")).run()
+    assert not at.exception
+    page = texts(at)
+    assert "Read 8 pictures in 2 classes. 2 folders were skipped" in page
+    assert "The folder __MACOSX/ was skipped: it holds the extra files macOS adds to zip files" in page
+    assert "The folder .hidden/ was skipped: hidden folders" in page
+    assert "cats/twin_0.png and cats/twin_1.png look nearly the same" in page
+    assert any(e.label.startswith("Worth a look (1 note") for e in at.expander)
+
+
+def test_data_page_changes_reuse_the_decoded_pictures(folders):
+    at = open_page("data")
+    before = at.session_state["tl_dataset"]
+    rename = next(w for w in at.text_input if w.key.startswith("data_rename_") and w.key.endswith("_1"))
+    rename.set_value("box").run()
+    next(b for b in at.button if b.key.startswith("data_rename_go_") and b.key.endswith("_1")).click().run()
+    after = at.session_state["tl_dataset"]
+    assert after.class_names == ["box", "circle", "triangle"]
+    assert sorted(map(str, after.paths)) == sorted(map(str, before.paths))  # no file written or read again
+    assert "tl_work_dir" not in at.session_state or not any(at.session_state["tl_work_dir"].path.iterdir())
+    assert "Renamed the class square to box." in texts(at)
+    # a name that cannot be a folder name: one plain sentence, nothing lost
+    rename = next(w for w in at.text_input if w.key.startswith("data_rename_") and w.key.endswith("_0"))
+    rename.set_value("a/b").run()
+    next(b for b in at.button if b.key.startswith("data_rename_go_") and b.key.endswith("_0")).click().run()
+    assert not at.exception
+    assert any("The class name 'a/b' cannot be used" in e.value for e in at.error)
+    assert at.session_state["tl_dataset"] is after
+
+
+def test_test_page_keeps_where_the_model_looked_after_another_page(trained_run):
+    at = open_page("test", tl_selected_run=str(trained_run.path))
+    at.toggle(key="test_gradcam").set_value(True).run()
+    switch(at, "runs").run()
+    switch(at, "test").run()
+    assert not at.exception
+    assert at.toggle(key="test_gradcam").value is True
+
+
+def test_train_page_says_what_happened_when_training_fails(monkeypatch):
+    """An unexpected error (a bug, injected: no real input makes tlcore fail this way) gets one
+    plain sentence, and its traceback in an expander for the teacher who asks."""
+    from tlcore.data import load_demo
+    import tlcore.training.trainer as trainer_module
+
+    def broken_builder(*args, **kwargs):
+        raise RuntimeError("the network could not be built (injected fault)")
+
+    monkeypatch.setattr(trainer_module, "build_classifier", broken_builder)
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, epochs=1,
+                                batch_size=32)
+    at = open_page("train", tl_dataset=load_demo(image_size=96), tl_settings=settings)
+    at.button(key="train_start").click().run()
+    job = at.session_state["tl_job"]
+    job.join(timeout=120)
+    at.run()
+    assert not at.exception
+    assert job.details and "injected fault" in job.details and "Traceback" in job.details
+    assert [e.value for e in at.error] == [job.error]
+    assert "Training stopped because of an error" in job.error
+    box = next(e for e in at.expander if e.label == "What happened? (technical details)")
+    assert box.code[0].value == job.details.strip()

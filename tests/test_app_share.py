@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from conftest import SHARED_WEIGHTS  # noqa: E402,F401
 from tlcore.settings import TrainingSettings
 from studio_support import (  # noqa: E402,F401  (fixtures are found by name)
-    APP, ROOT, SMALL_WEIGHTS, TIMEOUT, environment, folders, open_page, texts, trained_run,
+    APP, ROOT, SMALL_WEIGHTS, TIMEOUT, environment, folders, key_of, open_page, switch, texts, trained_run,
 )
 
 
@@ -97,7 +97,7 @@ def test_evaluate_page_shows_the_runs_own_evaluation(trained_run):
     assert not at.exception
     assert at.selectbox(key="eval_run").value == str(trained_run.path)
     assert at.radio(key="eval_source").value == "validation"
-    shown = at.session_state["eval_cache"]["evaluation"]
+    shown = at.session_state["eval_cache"].evaluation
     assert shown.accuracy == expected.accuracy
     assert card_values(at)["Right answers"] == [f"{expected.accuracy:.0%}"]
     assert card_values(at)["Pictures checked"] == [str(len(expected))]
@@ -136,7 +136,7 @@ def test_evaluate_page_shows_the_runs_own_evaluation(trained_run):
     assert at.session_state["tl_not_sure"] == pytest.approx(0.7)
     threshold = next(c for c in charts(at) if c["data"][0]["type"] == "scatter" and len(c["data"]) == 2)
     assert threshold["data"][0]["x"][0] == 0.0 and threshold["data"][0]["x"][-1] == 1.0
-    at.switch_page("pages/test.py").run()
+    switch(at, "test").run()
     assert at.slider(key="test_not_sure").value == 70
 
 
@@ -153,7 +153,7 @@ def test_evaluate_page_on_an_uploaded_zip_says_which_folders_do_not_match(traine
     at.file_uploader(key="eval_zip").set_value(("check.zip", zip_of(files), "application/zip")).run()
     assert not at.exception, at.exception
     assert any("hexagon" in w.value and "does not match any class" in w.value for w in at.warning)
-    evaluation = at.session_state["eval_cache"]["evaluation"]
+    evaluation = at.session_state["eval_cache"].evaluation
     assert len(evaluation) == 5  # 3 circles (folder "Circle") + 2 squares; hexagon and broken.jpg left out
     assert evaluation.true_labels.tolist() == [0, 0, 0, 1, 1]
     assert card_values(at)["Pictures checked"] == ["5"]
@@ -242,11 +242,11 @@ def test_share_page_imports_teachable_machine_and_it_predicts_like_teachable_mac
             assert prediction.probabilities[name] == pytest.approx(probability, abs=1e-4)
 
     # Listed on Runs, chosen on Test and Evaluate
-    at.switch_page("pages/runs.py").run()
+    switch(at, "runs").run()
     assert not at.exception and len(at.dataframe[0].value) >= 2
-    at.switch_page("pages/test.py").run()
+    switch(at, "test").run()
     assert at.selectbox(key="test_run").value == path
-    at.switch_page("pages/evaluate.py").run()
+    switch(at, "evaluate").run()
     assert not at.exception
     assert at.selectbox(key="eval_run").value == path
     assert not at.radio  # it came without validation pictures: only an upload can be checked
@@ -267,17 +267,17 @@ def test_share_page_imports_teachable_machine_and_it_predicts_like_teachable_mac
         assert not any("could not" in str(c.value) for c in at.caption)
 
     # Its network as a starting point on the Model page
-    at.switch_page("pages/share.py").run()
+    switch(at, "share").run()
     at.button(key="share_tm_as_start").click().run(timeout=TIMEOUT)
     assert not at.exception
     from tlcore.backbones import BACKBONES, library_weights_file
 
     kept = library_weights_file(BACKBONES["mobilenet_v2_035"])
     assert kept is not None and at.session_state["tl_settings"].weights == str(kept)
-    at.switch_page("pages/model.py").run()
+    switch(at, "model").run()
     assert not at.exception
-    assert at.radio(key="model_backbone").value == "mobilenet_v2_035"
-    assert at.radio(key="model_weights").value == "file"
+    assert at.radio(key=key_of(at, "model", "backbone")).value == "mobilenet_v2_035"
+    assert at.radio(key=key_of(at, "model", "weights")).value == "file"
 
 
 def test_share_page_takes_the_zip_teachable_machine_gives(teachable_machine):
@@ -379,13 +379,13 @@ def test_lesson_file_round_trip_restores_pictures_settings_and_runs(trained_run,
     page = texts(other)
     assert "Opened the lesson Shapes lesson" in page.replace("*", "")
     assert "90 pictures in 3 classes (circle, square, triangle)" in page
-    other.switch_page("pages/runs.py").run()
+    switch(other, "runs").run()
     assert not other.exception
     assert len(other.dataframe[0].value) == 1
-    other.switch_page("pages/model.py").run()
-    assert other.number_input(key="model_epochs").value == 7
+    switch(other, "model").run()
+    assert other.number_input(key=key_of(other, "model", "epochs")).value == 7
 
-    other.switch_page("pages/share.py").run()
+    switch(other, "share").run()
     other.file_uploader(key="share_project_file").set_value(("x.tlproject", b"nope", "application/zip")).run()
     assert not other.exception
     assert any("could not be opened" in e.value for e in other.error)

@@ -1,8 +1,11 @@
 """The Studio, end to end: a teacher's journey in real Chromium against the real server.
 
 Learn → Data (upload a zip of three classes) → Model (MobileNetV2 0.35, the weights file the
-teacher added once) → Train (2 epochs; the curves get a point per epoch) → Test (a new
-picture gets an answer) → reload the browser → Runs (the run is still listed).
+teacher added once) → Train (2 epochs; the curves get a point per epoch; Start, Stop, progress
+and both curves on the first screen at 1280×720 and 1400×1000) → Test (a new picture gets an
+answer) → reload the browser → Runs (the run is still listed) → Evaluate → Share.
+Also: every page opened by its own URL shows our navigation, and the Train page's first screen
+fits a projector before any training.
 
 A full-page screenshot of each page goes to the test's tmp_path; with
 TLCORE_UPDATE_SCREENSHOTS=1 also to docs/screenshots/ (the README's pictures).
@@ -132,6 +135,59 @@ def shots(tmp_path):
     return take
 
 
+# -- what a projector needs ----------------------------------------------------------------------
+PROJECTOR_SIZES = ({"width": 1280, "height": 720}, {"width": 1400, "height": 1000})
+MIN_CHART_TEXT_PX = 16
+_WORDS_SPLIT_JS = """() => {
+    // Words (between spaces and the separators a card may wrap after) drawn on more than one line.
+    const split = [];
+    for (const card of document.querySelectorAll('.tl-card')) {
+        const walker = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const match of node.textContent.matchAll(/[^\\s_\\-\\/·.]+/g)) {
+                const range = document.createRange();
+                range.setStart(node, match.index);
+                range.setEnd(node, match.index + match[0].length);
+                const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+                if (lines.size > 1) split.push(match[0]);
+            }
+        }
+    }
+    return split;
+}"""
+
+
+def words_broken_in_cards(page) -> list[str]:
+    return page.evaluate(_WORDS_SPLIT_JS)
+
+
+def smallest_chart_text(page, selector: str = "[data-testid='stPlotlyChart']") -> float:
+    """The smallest font size (px) of any text Plotly drew in the charts matching ``selector``."""
+    return page.evaluate(
+        """(selector) => Math.min(...[...document.querySelectorAll(selector + ' svg text')]
+              .filter((t) => t.textContent.trim())
+              .map((t) => parseFloat(getComputedStyle(t).fontSize)))""", selector)
+
+
+def outside_viewport(page, selectors: dict[str, str]) -> dict[str, tuple]:
+    """Of the named elements, those not wholly inside the viewport: name -> (top, bottom)."""
+    height = page.viewport_size["height"]
+    outside = {}
+    for name, selector in selectors.items():
+        box = page.locator(selector).first.bounding_box()
+        if box is None or box["y"] < 0 or box["y"] + box["height"] > height + 1:
+            outside[name] = None if box is None else (round(box["y"]), round(box["y"] + box["height"]))
+    return outside
+
+
+TRAIN_FIRST_SCREEN = {
+    "Start": ".st-key-train_start",
+    "Stop": ".st-key-train_stop",
+    "accuracy curve": ".st-key-train_curves_accuracy",
+    "loss curve": ".st-key-train_curves_loss",
+}
+
+
 # -- steps ---------------------------------------------------------------------------------------
 def main_text(page) -> str:
     return page.get_by_test_id("stMain").inner_text()
@@ -216,8 +272,14 @@ def train(page, shots) -> str:
     widget(page, "train_start").get_by_role("button").click()
     finished = page.get_by_text("Training finished", exact=False)
     deadline = time.monotonic() + TRAIN_TIMEOUT_S
+    live_checked = False
     while not finished.count():
         fail_on_error(page)
+        if not live_checked and page.get_by_test_id("stProgress").count() and curve_points(page):
+            # while it learns: Start/Stop, the progress and both curves on the first screen
+            live = {**TRAIN_FIRST_SCREEN, "progress": "[data-testid='stProgress']"}
+            assert outside_viewport(page, live) == {}, outside_viewport(page, live)
+            live_checked = True
         if time.monotonic() > deadline:
             progress = page.get_by_test_id("stProgress")
             shown = progress.first.inner_text() if progress.count() else "no progress bar"
@@ -225,6 +287,7 @@ def train(page, shots) -> str:
         page.wait_for_timeout(500)
     wait_idle(page, STEP_TIMEOUT_MS)
     fail_on_error(page)
+    print(f"  (the live view's first screen was {'checked' if live_checked else 'too quick to check'})")
 
     charts = curve_points(page)
     assert len(charts) == 2, f"expected the accuracy and loss charts, found {len(charts)}"
@@ -239,8 +302,15 @@ def train(page, shots) -> str:
     best = page.locator(".tl-card", has_text="Best validation accuracy").inner_text()
     accuracy = re.search(r"\d+%", best)
     assert accuracy, best
+    assert "Fast path" not in main_text(page)  # what happened is said in words
     settle(page)
     shots(page, "train")
+    for size in PROJECTOR_SIZES:  # the finished run too: the buttons and both curves on one screen
+        page.set_viewport_size(size)
+        settle(page)
+        assert outside_viewport(page, TRAIN_FIRST_SCREEN) == {}, (size, outside_viewport(page, TRAIN_FIRST_SCREEN))
+        assert words_broken_in_cards(page) == [], size
+    page.set_viewport_size(VIEWPORT)
     return accuracy.group(0)
 
 
@@ -279,8 +349,96 @@ def runs(page, accuracy: str, shots) -> None:
     shots(page, "runs")
 
 
+def evaluate_and_share(page, shots) -> None:
+    """The run's own validation pictures on Evaluate, then the Share page's Export tab."""
+    go_to(page, "Evaluate", timeout_ms=STEP_TIMEOUT_MS)
+    page.locator(".tl-card", has_text="Right answers").wait_for(timeout=STEP_TIMEOUT_MS)
+    wait_idle(page, STEP_TIMEOUT_MS)
+    fail_on_error(page)
+    assert widget(page, "eval_matrix").locator(".main-svg").count(), "no confusion matrix"
+    assert words_broken_in_cards(page) == []
+    settle(page)
+    shots(page, "evaluate")
+    go_to(page, "Share", timeout_ms=STEP_TIMEOUT_MS)
+    widget(page, "share_make_bundle").wait_for(timeout=STEP_TIMEOUT_MS)
+    fail_on_error(page)
+    settle(page)
+    shots(page, "share")
+
+
+# -- every page by its own URL, and the first screen on a projector ---------------------------------
+@pytest.fixture(scope="module")
+def studio_url(tmp_path_factory):
+    """One server for the tests that only look (no training): a fresh workspace and cache."""
+    base = tmp_path_factory.mktemp("studio-e2e")
+    env = {"TLCORE_WORKSPACE": str(base / "workspace"), "TLCORE_CACHE_DIR": str(base / "cache"),
+           "KERAS_HOME": str(base / "keras"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    with app_server(env) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+def test_every_page_opens_by_its_own_url(studio_url, browser):
+    """A bookmark or a refresh on /data, /train...: our navigation (titles, icons), never
+    Streamlit's older automatic one (file names), and the sidebar's picture-set line."""
+    from studio.navigation import PAGES
+
+    titles = [entry.title for entry in PAGES]
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        for entry in PAGES:
+            page.goto(f"{studio_url}/{entry.name}")  # a new session, as a bookmark opens
+            wait_idle(page, STEP_TIMEOUT_MS)
+            fail_on_error(page)
+            nav = page.get_by_test_id("stSidebarNav")
+            links = [link.inner_text().strip() for link in nav.get_by_role("link").all()]
+            assert [re.sub(r"^\S+\s+", "", t) if t not in titles else t for t in links] == titles, (entry.name, links)
+            assert nav.locator("[data-testid='stIconMaterial']").count() == len(titles), entry.name
+            assert "app" not in links, links
+            status = page.locator(".st-key-sidebar_status").inner_text()
+            assert "Pictures:" in status, (entry.name, status)
+            assert page.get_by_role("heading", level=1).count() >= 1, entry.name
+    finally:
+        page.close()
+
+
+def test_train_page_first_screen_on_a_projector(studio_url, browser, tmp_path):
+    """At 1280×720 and 1400×1000: Start, Stop and both curves without scrolling; chart text at
+    least 16 px; no card breaks a word (a long picture-set name on the Data page)."""
+    rng = random.Random(1)
+    archive = tmp_path / "hymenoptera_ants_bees_and_other_insects.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for name in ("circle", "square"):
+            for i in range(4):
+                bundle.writestr(f"{name}/{name}_{i}.jpg", drawn_picture(name, rng))
+    for size in PROJECTOR_SIZES:
+        page = browser.new_page(viewport=size)
+        try:
+            page.goto(f"{studio_url}/data")
+            wait_idle(page, STEP_TIMEOUT_MS)
+            widget(page, "data_zip").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(archive))
+            page.get_by_text("Read 8 pictures in 2 classes").wait_for(timeout=STEP_TIMEOUT_MS)
+            settle(page)
+            assert words_broken_in_cards(page) == [], size
+            go_to(page, "Train", timeout_ms=STEP_TIMEOUT_MS)
+            settle(page)
+            fail_on_error(page)
+            assert outside_viewport(page, TRAIN_FIRST_SCREEN) == {}, (size, outside_viewport(page, TRAIN_FIRST_SCREEN))
+            assert smallest_chart_text(page) >= MIN_CHART_TEXT_PX, size
+            page.screenshot(path=str(tmp_path / f"train-{size['width']}x{size['height']}.png"))
+        finally:
+            page.close()
+
+
 # -- the journey ---------------------------------------------------------------------------------
-def test_studio_journey(tmp_path, material, shots):
+def test_studio_journey(tmp_path, material, shots, browser):
     env = {
         "TLCORE_WORKSPACE": str(tmp_path / "tlcore-workspace"),
         "TLCORE_CACHE_DIR": str(material["cache"]),
@@ -288,13 +446,12 @@ def test_studio_journey(tmp_path, material, shots):
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
     started = time.monotonic()
-    with app_server(env) as url, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with app_server(env) as url:
         page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(30_000)
         step = "start"
         try:
-            for step in ("learn", "data", "model", "train", "test", "runs"):
+            for step in ("learn", "data", "model", "train", "test", "runs", "evaluate"):
                 if step == "learn":
                     learn(page, url, shots)
                 elif step == "data":
@@ -305,8 +462,10 @@ def test_studio_journey(tmp_path, material, shots):
                     accuracy = train(page, shots)
                 elif step == "test":
                     try_a_picture(page, material, shots)
-                else:
+                elif step == "runs":
                     runs(page, accuracy, shots)
+                else:
+                    evaluate_and_share(page, shots)
                 print(f"  {step:<6} done at {time.monotonic() - started:5.1f} s")
         except BaseException:
             failure = tmp_path / f"failure-{step}.png"
@@ -317,7 +476,7 @@ def test_studio_journey(tmp_path, material, shots):
             print(f"\nFailed at the {step!r} step; screenshot {failure}\nServer log ({url.log}):\n{log_tail(url)}")
             raise
         finally:
-            browser.close()
+            page.close()
     runs_saved = [p for p in Path(env["TLCORE_WORKSPACE"]).iterdir() if p.is_dir()]
     assert len(runs_saved) == 1, runs_saved
     print(f"  screenshots in {', '.join(map(str, shots.folders))}")

@@ -1,138 +1,24 @@
-"""Small shared widgets and figures: large result cards, the blocks picture, learning curves.
+"""The app's figures: learning curves, the blocks picture, the confusion matrix, the
+"not sure" curve, the transfer-learning diagram. Plotly figures and Graphviz text only: no
+Streamlit widgets here, and TensorFlow only inside ``augmented`` (when it is called).
 
-Plotly and Streamlit only; nothing here imports TensorFlow.
+Projector rule: every text in a figure is at least FONT_SIZE (18 px) — axis titles, ticks,
+legends — so it can be read from the back of a classroom.
 """
 
 from __future__ import annotations
 
-import html
-import math
-import re
 from typing import Iterable, Sequence
 
 import plotly.graph_objects as go
-import streamlit as st
 
 TRAIN_COLOUR = "#1f6feb"
 VALIDATION_COLOUR = "#e8590c"
 FROZEN_COLOUR = "#9fb3c8"
 LEARNING_COLOUR = "#e8590c"
 HEAD_COLOUR = "#2b8a3e"
-FONT_SIZE = 16
+FONT_SIZE = 18
 CHART_CONFIG = {"displayModeBar": False}
-
-PHASE_WORDS = {
-    "waiting": "Getting ready…",
-    "building": "Getting ready: building the network…",
-    "extracting": "Looking at each picture once with the frozen network…",
-    "head": "Training the new head…",
-    "fine_tune": "Fine-tuning the top blocks (with a small learning rate)…",
-    "scratch": "Training the whole network from scratch…",
-    "done": "Finished.",
-    "stopped": "Stopped. The best model so far was kept.",
-    "failed": "Training could not finish.",
-}
-
-_STYLE = """
-<style>
-.tl-card {border-radius: 0.8rem; padding: 1rem 1.3rem; margin: 0.2rem 0 0.8rem 0;
-          border: 2px solid rgba(49, 51, 63, 0.15); background: rgba(31, 111, 235, 0.06);}
-.tl-card.good {border-color: #2b8a3e; background: rgba(43, 138, 62, 0.08);}
-.tl-card.warn {border-color: #e8590c; background: rgba(232, 89, 12, 0.08);}
-.tl-card .tl-label {font-size: 1.05rem; opacity: 0.8; margin: 0;}
-.tl-card .tl-value {font-size: 2.8rem; font-weight: 700; line-height: 1.15; margin: 0.1rem 0;
-                    overflow-wrap: break-word;}
-.tl-card.small .tl-value {font-size: 1.55rem; line-height: 1.25;}
-.tl-card .tl-note {font-size: 1rem; opacity: 0.85; margin: 0;}
-.tl-lead {font-size: 1.25rem; line-height: 1.55;}
-[data-testid="stBaseButton-primary"] p {font-size: 1.2rem; font-weight: 600;}
-</style>
-"""
-
-
-def apply_style() -> None:
-    """The app's few CSS rules (large result cards, larger primary buttons)."""
-    st.markdown(_STYLE, unsafe_allow_html=True)
-
-
-def page_setup() -> None:
-    """Run first by every page: wide layout, the CSS, and the latest finished run recorded.
-
-    Pages do this themselves rather than relying on app.py: Streamlit runs a script in
-    ``pages/`` on its own (without the entrypoint) when it falls back to its older
-    pages-folder mode, as AppTest does on every run and a server does on a fresh deep link.
-    """
-    from . import state
-
-    st.set_page_config(layout="wide")
-    apply_style()
-    state.sync_job()
-
-
-# -- words and numbers ---------------------------------------------------------------------------
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md(text) -> str:
-    """User text (class and file names) made safe to put inside Markdown."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count:,} {word if count == 1 else (words or word + 's')}"
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "—"
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def percent_text(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
-def run_label(run, mine: bool = False) -> str:
-    """One line naming a saved run: when, which network, which weights, how good."""
-    record = run.record
-    when = record.created.replace("T", " ")[:16]
-    name = run.name if run.name and run.name != record.default_name else f"{record.short_title} · {record.short_weights}"
-    quality = (f"{percent_text(record.val_accuracy)} right" if record.val_accuracy is not None
-               else ("imported" if record.imported else "not measured"))
-    return f"{when} · {name} · {quality}" + (" · this session" if mine else "")
-
-
-# -- cards ---------------------------------------------------------------------------------------
-def result_card(label: str, value: str, note: str | None = None, tone: str = "", small: bool = False) -> None:
-    """A large, projector-readable result: a small label, a big value, an optional note.
-
-    ``tone``: "" (blue), "good" (green) or "warn" (orange); ``small`` for words rather than numbers."""
-    classes = " ".join(filter(None, ["tl-card", tone, "small" if small else ""]))
-    parts = [f'<div class="{html.escape(classes)}">',
-             f'<p class="tl-label">{html.escape(label)}</p>',
-             f'<p class="tl-value">{html.escape(value)}</p>']
-    if note:
-        parts.append(f'<p class="tl-note">{html.escape(note)}</p>')
-    parts.append("</div>")
-    st.markdown("".join(parts), unsafe_allow_html=True)
-
-
-def lead(text: str) -> None:
-    """A paragraph in slightly larger type (plain text, escaped)."""
-    st.markdown(f'<p class="tl-lead">{html.escape(text)}</p>', unsafe_allow_html=True)
-
-
-def confidence_bars(ranked: Sequence[tuple[str, float]]) -> None:
-    """Top classes with a bar each: "circle · 92%"."""
-    for name, probability in ranked:
-        st.progress(min(max(float(probability), 0.0), 1.0), text=f"**{name}** · {probability:.0%}")
 
 
 # -- figures -------------------------------------------------------------------------------------
@@ -146,6 +32,9 @@ def _base_layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
         legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0, font=dict(size=FONT_SIZE)),
         hovermode="x unified",
     )
+    axis_text = dict(tickfont=dict(size=FONT_SIZE), title_font=dict(size=FONT_SIZE))
+    fig.update_xaxes(**axis_text)
+    fig.update_yaxes(**axis_text)
     return fig
 
 
@@ -155,14 +44,13 @@ def curve_figure(
     total_epochs: int,
     fine_tune_start: int | None = None,
     title: str | None = None,
+    height: int = 420,
+    legend: bool = True,
 ) -> go.Figure:
     """Training vs validation ``metric`` ("loss" or "accuracy") per epoch, one marker per epoch."""
     accuracy = metric == "accuracy"
     fig = go.Figure()
-    for name, label, colour, dash in (
-        (metric, "Training pictures", TRAIN_COLOUR, "solid"),
-        (f"val_{metric}", "Validation pictures (held back)", VALIDATION_COLOUR, "solid"),
-    ):
+    for name, (label, colour), dash in zip((metric, f"val_{metric}"), CURVE_NAMES, ("solid", "solid")):
         values = [float(v) for v in history.get(name, [])]
         fig.add_trace(go.Scatter(
             x=list(range(1, len(values) + 1)), y=values, name=label, mode="lines+markers",
@@ -170,7 +58,7 @@ def curve_figure(
             hovertemplate="%{y:.0%}" if accuracy else "%{y:.3f}",
         ))
     epochs = max(int(total_epochs or 0), len(history.get(metric, [])), 1)
-    fig.update_xaxes(title_text="Epoch (one pass over the training pictures)", range=[0.5, epochs + 0.5],
+    fig.update_xaxes(title_text="Epoch (one pass over the pictures)", range=[0.5, epochs + 0.5],
                      dtick=1 if epochs <= 20 else None, tick0=1)
     if accuracy:
         fig.update_yaxes(title_text="Correct answers", range=[0, 1.05], tickformat=".0%")
@@ -179,26 +67,14 @@ def curve_figure(
     if fine_tune_start is not None:
         fig.add_vline(x=fine_tune_start + 0.5, line=dict(color="#555", dash="dash", width=2))
         fig.add_annotation(x=fine_tune_start + 0.5, y=1, yref="paper", text="fine-tuning starts",
-                           showarrow=False, xanchor="left", yanchor="top", font=dict(size=FONT_SIZE - 2))
-    default_title = "Accuracy: how often the answer is right" if accuracy else "Loss: how wrong the answers are"
-    return _base_layout(fig, title or default_title)
+                           showarrow=False, xanchor="left", yanchor="top", font=dict(size=FONT_SIZE))
+    default_title = "Accuracy: right answers" if accuracy else "Loss: how wrong (lower is better)"
+    fig = _base_layout(fig, title or default_title, height=height)
+    fig.update_layout(showlegend=legend)
+    return fig
 
 
-def show_curves(history: dict, total_epochs: int, fine_tune_start: int | None, key: str) -> None:
-    """The two live charts, side by side."""
-    left, right = st.columns(2)
-    with left:
-        st.plotly_chart(curve_figure(history, "accuracy", total_epochs, fine_tune_start),
-                        key=f"{key}_accuracy", config=CHART_CONFIG)
-    with right:
-        st.plotly_chart(curve_figure(history, "loss", total_epochs, fine_tune_start),
-                        key=f"{key}_loss", config=CHART_CONFIG)
-    train, val = history.get("accuracy") or [], history.get("val_accuracy") or []
-    if train and val and val[-1] > train[-1]:
-        st.caption("Why is the training line lower? While it learns, the model practises with some of "
-                   "its clues hidden at random (dropout), which makes the training pictures harder; the "
-                   "validation pictures are checked with every clue. Few validation pictures also make "
-                   "that line jump.")
+CURVE_NAMES = (("Training pictures", TRAIN_COLOUR), ("Validation pictures (held back)", VALIDATION_COLOUR))
 
 
 def overlay_figure(series: Iterable[tuple[str, Sequence[float]]], metric: str) -> go.Figure:
@@ -294,13 +170,7 @@ def _dot_text(text: str) -> str:
     return str(text).replace("\\", "\\\\").replace('"', '\\"')[:24]
 
 
-def thumbnails(pictures: Sequence, width: int = 96, captions: Sequence[str] | None = None) -> None:
-    """A row of small pictures (uint8 arrays)."""
-    if len(pictures):
-        st.image(list(pictures), width=width, caption=list(captions) if captions else None)
-
-
-# -- structural previews (TensorFlow is imported only when these are called) --------------------
+# -- pictures (TensorFlow is imported only when this is called) -----------------------------------
 def augmented(pixels, names: Sequence[str], seed: int):
     """``pixels`` (uint8, N×S×S×3) through the augmentation layers in training mode."""
     import numpy as np
@@ -311,81 +181,6 @@ def augmented(pixels, names: Sequence[str], seed: int):
     for layer in augmentation_layers(list(names), seed):
         x = layer(x, training=True)
     return np.clip(np.asarray(x), 0, 255).astype("uint8")
-
-
-# -- shared by the Test, Evaluate and Share pages ---------------------------------------------------
-NOT_SURE_WORDS = "Not sure"
-
-
-def not_sure_slider(key: str) -> float:
-    """The "not sure" slider (in percent); one value shared by every page. Returns a fraction."""
-    from . import state
-
-    if key not in st.session_state:  # a widget forgets its value when the page changes
-        st.session_state[key] = int(round(100 * state.not_sure_threshold()))
-    percent = st.slider(
-        "“Not sure” below", 0, 95, step=5, key=key, format="%d%%",
-        help="When the model is less sure of its best answer than this, it says “Not sure” "
-             "instead (its top guesses are still listed). 0% means it always answers.",
-    )
-    state.set_not_sure_threshold(percent / 100)
-    return percent / 100
-
-
-def run_picker(runs: Sequence, key: str, label: str):
-    """A select box of ``runs`` that starts from (and sets) the session's chosen run, as on Test."""
-    from . import state
-
-    by_path = {str(run.path): run for run in runs}
-    if st.session_state.get(key) not in by_path:
-        st.session_state[key] = str(state.default_run(list(runs)).path)
-    mine = set(state.session_runs())
-    chosen = st.selectbox(label, list(by_path), key=key,
-                          format_func=lambda p: run_label(by_path[p], p in mine))
-    state.select_run(chosen)
-    return by_path[chosen]
-
-
-def run_facts(run) -> str:
-    """One caption line: network, weights, classes."""
-    record = run.record
-    return (f"{record.backbone_title} · {record.weights_source} · "
-            f"knows {len(run.class_names)} classes: {', '.join(md(c) for c in run.class_names)}")
-
-
-def new_upload(key: str, files) -> bool:
-    """True once per new upload in the uploader ``key`` (reruns do not handle it again)."""
-    if not files:
-        return False
-    files = files if isinstance(files, list) else [files]
-    signature = tuple(f.file_id for f in files)
-    if st.session_state.get(f"{key}_done") == signature:
-        return False
-    st.session_state[f"{key}_done"] = signature
-    return True
-
-
-def picture_grid(items: Sequence[tuple], columns: int = 4, width: int | str = "stretch") -> None:
-    """Pictures in a grid: ``items`` are (uint8 picture, markdown under it[, small caption])."""
-    items = list(items)
-    for start in range(0, len(items), columns):
-        row = st.columns(columns, gap="medium")
-        for column, item in zip(row, items[start:start + columns]):
-            picture, text, *rest = item
-            with column:
-                st.image(picture, width=width)
-                st.markdown(text)
-                if rest and rest[0]:
-                    st.caption(rest[0])
-
-
-def short_name(name: str, limit: int = 22) -> str:
-    """A file name short enough for a caption: "13648603305_12…n.jpg"."""
-    name = str(name).replace("\\", "/").rsplit("/", 1)[-1]
-    if len(name) <= limit:
-        return name
-    keep = limit - 1
-    return name[: keep - keep // 3] + "…" + name[-(keep // 3):]
 
 
 def confusion_figure(matrix, class_names: Sequence[str], selected: tuple[int, int] | None = None) -> go.Figure:

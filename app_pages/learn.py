@@ -1,0 +1,95 @@
+"""Learn: what transfer learning is, in plain words. No TensorFlow on this page."""
+
+import streamlit as st
+
+from studio import figures, navigation, state, widgets
+from tlcore.backbones import BACKBONES
+
+FAMOUS = (("vgg16", "VGG16"), ("resnet50", "ResNet"), ("inception_v3", "Inception"))
+STEPS = (
+    ("1 · Data", "Bring pictures: one folder per class, a zip, or the webcam. Or use the demo."),
+    ("2 · Model", "Choose the network to reuse and how many of its top blocks may learn."),
+    ("3 · Train", "Watch the head learn, epoch by epoch, on the live charts."),
+    ("4 · Test", "Show it new pictures and see what it answers, and how sure it is."),
+)
+
+
+def render() -> None:
+    st.title("How a computer learns your pictures")
+    widgets.lead(
+        "Teaching a computer to recognise pictures from nothing takes millions of photos and days "
+        "of computing. Transfer learning is the shortcut: we borrow a network that has already "
+        "learned to see, and teach it only the last step — your own classes."
+    )
+    start_with_demo()
+    idea_section()
+    famous_networks_section()
+    steps_section()
+
+
+def start_with_demo() -> None:
+    if st.button("Start with the demo", key="learn_start_demo", type="primary", width="stretch",
+                 icon=":material/play_arrow:",
+                 help="Loads 90 pictures of circles, squares and triangles and opens the Data page."):
+        with st.spinner("Loading the demo pictures…"):
+            state.load_demo_dataset()
+        navigation.go("data")
+
+
+def idea_section() -> None:
+    st.header("The idea in one picture")
+    data = state.dataset()
+    st.graphviz_chart(figures.transfer_diagram(data.class_names if data is not None else None), width="stretch")
+    st.caption("Grey blocks are frozen: they keep what they learned on ImageNet. "
+               "Only the green head (and, if you choose, the orange top block) learns from your pictures.")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("1 · A network that already knows how to see")
+        st.markdown(
+            "The network was trained on **ImageNet**: 1.2 million photos of 1000 kinds of things "
+            "(dogs, cars, cups, flowers…). On the way it learned to find **edges and colours** in its "
+            "first blocks, **textures** in the next ones, and **parts and shapes** near the top. "
+            "Those skills are useful for almost any picture, not only for the 1000 ImageNet kinds.")
+        st.subheader("2 · Feature extraction: teach only a new head")
+        st.markdown(
+            "We cut off the network's old last layer (its 1000 ImageNet answers) and put a small "
+            "**new head** in its place, with one answer per class of *yours*. The borrowed blocks are "
+            "**frozen**: they do not change. Each picture goes through them once, and only the head "
+            "learns — that takes seconds, even on a laptop.")
+    with right:
+        st.subheader("3 · Fine-tuning: let the top blocks adjust a little")
+        st.markdown(
+            "Optionally, after the head has learned, we **unfreeze the top blocks** and let them adjust "
+            "to your pictures too, with a **low learning rate** (small steps), so that they do not forget "
+            "what they learned on ImageNet. The lower blocks (edges, textures) stay frozen: they are "
+            "useful as they are.")
+        st.subheader("4 · Why a few pictures are enough")
+        st.markdown(
+            "The new head only has to combine features the network already finds — for example "
+            "*round outline* + *smooth edge* means *circle*. That is a small job with few numbers to "
+            "learn, so **20–50 pictures per class** often work well. Training the whole network from "
+            "scratch would need thousands of pictures per class and much more time.")
+
+
+def famous_networks_section() -> None:
+    st.header("Three networks that changed the field")
+    st.markdown("You can reuse each of them in this studio. What did each one bring?")
+    for column, (name, short) in zip(st.columns(len(FAMOUS), gap="medium"), FAMOUS):
+        spec = BACKBONES[name]
+        with column, st.container(border=True):
+            st.markdown(f"### {short} · {spec.card.year}")
+            st.markdown(f"**{spec.card.lesson}**")
+            st.markdown(spec.card.summary)
+    with st.expander("The other networks in this studio", expanded=False):
+        others = [spec for name, spec in BACKBONES.items() if name not in dict(FAMOUS)]
+        for spec in sorted(others, key=lambda s: s.card.year):
+            st.markdown(f"**{spec.title}** ({spec.card.year}) — {spec.card.lesson}")
+
+
+def steps_section() -> None:
+    st.header("What you will do")
+    for column, (title, text) in zip(st.columns(len(STEPS)), STEPS):
+        with column, st.container(border=True):
+            st.markdown(f"**{title}**")
+            st.markdown(text)
+    navigation.link("data", "Go to your pictures")

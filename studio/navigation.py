@@ -1,0 +1,60 @@
+"""The app's pages, in one place: ``st.navigation`` in app.py is the only router.
+
+Pages are the ``render()`` functions of the modules in ``app_pages/`` (a folder that is
+deliberately *not* called ``pages/``: that name switches Streamlit to its older automatic
+multipage mode on a deep link). Other pages link here by name, e.g. ``link("train", ...)``.
+
+``st.Page`` objects are made anew on every call: Streamlit marks the one it runs, so one
+object shared by two sessions could refuse to run for the second.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import NamedTuple
+
+import streamlit as st
+
+
+class PageEntry(NamedTuple):
+    name: str  # the module in app_pages/ and the URL path: /data, /train, ...
+    title: str
+    icon: str
+
+
+PAGES = (
+    PageEntry("learn", "Learn", ":material/school:"),
+    PageEntry("data", "Data", ":material/photo_library:"),
+    PageEntry("model", "Model", ":material/account_tree:"),
+    PageEntry("train", "Train", ":material/model_training:"),
+    PageEntry("test", "Test", ":material/image_search:"),
+    PageEntry("evaluate", "Evaluate", ":material/fact_check:"),
+    PageEntry("runs", "Runs", ":material/history:"),
+    PageEntry("share", "Share", ":material/ios_share:"),
+)
+DEFAULT = "learn"
+_BY_NAME = {entry.name: entry for entry in PAGES}
+
+
+def page(name: str):
+    """The ``st.Page`` of the page ``name`` (its module is imported on first use)."""
+    entry = _BY_NAME.get(name)
+    if entry is None:
+        raise ValueError(f"There is no page {name!r}; the pages are {', '.join(_BY_NAME)}.")
+    module = importlib.import_module(f"app_pages.{entry.name}")
+    return st.Page(module.render, title=entry.title, icon=entry.icon, url_path=entry.name,
+                   default=entry.name == DEFAULT)
+
+
+def all_pages() -> list:
+    return [page(entry.name) for entry in PAGES]
+
+
+def link(name: str, label: str, icon: str = ":material/arrow_forward:") -> None:
+    """A link to the page ``name``, keeping the session."""
+    st.page_link(page(name), label=label, icon=icon)
+
+
+def go(name: str) -> None:
+    """Switch to the page ``name`` now (ends this run)."""
+    st.switch_page(page(name))
