@@ -8,9 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from studio import navigation, state, widgets
-from studio.pending_tlcore import folder_upload_items
 from studio.words import md, plural
-from tlcore.data import DatasetError, ImageDataset, UnsafeArchiveError
+from tlcore.data import DatasetError, ImageDataset, UnsafeArchiveError, folder_upload_items
 from tlcore.data.sources import PICTURE_EXTENSIONS
 
 FLASH = "data_flash"

@@ -13,9 +13,9 @@ import numpy as np
 import streamlit as st
 
 from studio import figures, navigation, state, widgets, words
-from studio.pending_tlcore import answered_at, match_folders, most_confused
 from studio.words import md, plural
 from tlcore.data import UnreadablePicture, UnsafeArchiveError, load_picture, open_rgb, read_folder, to_array, unpack_zip
+from tlcore.evaluate import match_folders  # numpy only
 from tlcore.runs import ModelFileError  # no TensorFlow until a model is opened
 
 CACHE = "eval_cache"  # the last evaluation (a Checked)
@@ -270,7 +270,7 @@ def confusion_section(run, checked: Checked) -> None:
     names = evaluation.class_names
     apply_click(run, checked)
     if st.session_state.get("eval_cell_true") not in names or st.session_state.get("eval_cell_pred") not in names:
-        t, p = most_confused(evaluation.confusion) or (0, 0)
+        t, p = evaluation.most_confused() or (0, 0)
         st.session_state["eval_cell_true"], st.session_state["eval_cell_pred"] = names[t], names[p]
     cell = (names.index(st.session_state["eval_cell_true"]), names.index(st.session_state["eval_cell_pred"]))
     st.plotly_chart(figures.confusion_figure(evaluation.confusion, names, cell), key="eval_matrix",
@@ -357,7 +357,7 @@ def not_sure_section(evaluation) -> None:
     with slider_column:
         threshold = widgets.not_sure_slider("eval_not_sure")
     total = len(evaluation)
-    count, right = answered_at(evaluation, threshold)
+    count, right = evaluation.answered(threshold)
     answered_column, right_column = st.columns(2, gap="large")
     with answered_column:
         widgets.result_card("It answers", f"{count / total:.0%}" if total else "—",

@@ -12,8 +12,8 @@ from pathlib import Path
 import streamlit as st
 
 from studio import navigation, state, widgets, words
-from studio.pending_tlcore import download_name, export_savedmodel_zip, find_teachable_machine_files, slug
 from studio.words import md, plural
+from tlcore.export.bundle import download_name, slug  # no TensorFlow at import
 
 BUILT = "share_built"  # (run folder or "project", kind) -> {"path": Path, ...}
 TM_WEIGHTS_SOURCE = "share_tm_h5"  # the last imported Teachable Machine keras_model.h5
@@ -60,6 +60,12 @@ def export_folder(run) -> Path:
     folder = state.work_dir() / "exports" / slug(run.path.name if run.path else run.name)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def savedmodel_zip(run, name: str) -> Path:
+    from tlcore.export import export_savedmodel_zip
+
+    return export_savedmodel_zip(run, export_folder(run) / f"{name}-savedmodel.zip")
 
 
 def new_folder(prefix: str) -> Path:
@@ -169,7 +175,7 @@ def savedmodel_box(run) -> None:
         st.subheader(":material/dns: For TensorFlow servers (SavedModel)", anchor=False)
         st.markdown("A folder (zipped) for TensorFlow Serving and for converters such as TensorFlow.js.")
         if st.button("Make the SavedModel", key="share_make_savedmodel", icon=":material/build:"):
-            make("Making the SavedModel", key, lambda: {"path": export_savedmodel_zip(run, export_folder(run), name)})
+            make("Making the SavedModel", key, lambda: {"path": savedmodel_zip(run, name)})
         entry = built_file(key)
         if entry:
             download(f"Download the SavedModel ({size_text(Path(entry['path']).stat().st_size)})", entry,
@@ -235,7 +241,9 @@ def teachable_machine_upload(files) -> tuple[Path | None, Path | None]:
             extract_zip(upload, folder / f"zip-{index}")
         else:
             (folder / Path(upload.name).name).write_bytes(upload.getvalue())
-    return find_teachable_machine_files(folder)
+    from tlcore.importers.teachable_machine import find_export
+
+    return find_export(folder)
 
 
 def import_teachable_machine_files(files) -> None:

@@ -62,14 +62,14 @@ def test_every_page_renders_on_a_fresh_session(page):
 
 
 def test_no_tlcore_module_needs_streamlit():
-    """Every tlcore module (and studio's pending_tlcore/words, bound for tlcore) imports with
+    """Every tlcore module (and studio's words, which holds no Streamlit) imports with
     streamlit made unimportable: the seam between the core and the app cannot erode."""
     script = textwrap.dedent("""
         import importlib, pkgutil, sys
         sys.modules["streamlit"] = None  # any "import streamlit" now raises ImportError
         import tlcore
         names = sorted(m.name for m in pkgutil.walk_packages(tlcore.__path__, "tlcore."))
-        for name in names + ["studio.pending_tlcore", "studio.words"]:
+        for name in names + ["studio.words"]:
             if name in ("tlcore.__main__",):
                 continue
             importlib.import_module(name)

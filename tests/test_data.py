@@ -708,3 +708,13 @@ def test_report_round_trips_with_folders_notes_and_copies():
     ]
     assert DatasetReport.from_dict(report.to_dict()) == report
     assert DatasetReport.from_dict({"counts": {"a": 1}}).folders == []  # reports saved before still load
+
+
+def test_folder_upload_items_take_the_class_from_the_parent_folder():
+    from tlcore.data import folder_upload_items
+
+    items, outside = folder_upload_items([("flowers/daisy/a.jpg", b"1"), ("flowers/rose/b.jpg", b"2"),
+                                          ("flowers/readme.txt", b"3"), ("loose.jpg", b"4"),
+                                          ("flowers/.git/x.jpg", b"5")])
+    assert items == [("daisy", "a.jpg", b"1"), ("rose", "b.jpg", b"2"), ("flowers", "readme.txt", b"3")]
+    assert outside == ["loose.jpg"]

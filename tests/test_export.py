@@ -131,3 +131,11 @@ def test_savedmodel_export(run, tmp_path):
         export_run(run, "savedmodel", out)
     with pytest.raises(ValueError, match="keras, tflite, tflite-quantized, savedmodel"):
         export_run(run, "onnx", tmp_path / "x")
+
+
+def test_download_names_say_what_the_model_recognises(run):
+    from tlcore.export import download_name, slug
+
+    name = download_name(run)
+    assert name.startswith("circle-square-triangle-") and len(name.split("-")[-1]) == 4
+    assert slug("My lesson: bees & ants!") == "My-lesson-bees-ants"

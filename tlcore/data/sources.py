@@ -617,3 +617,18 @@ def _unique(name: str, taken: set[str]) -> str:
     while f"{stem}_{number}{suffix}".lower() in taken_lower:
         number += 1
     return f"{stem}_{number}{suffix}"
+
+
+def folder_upload_items(files) -> tuple[list[tuple[str, str, bytes]], list[str]]:
+    """(class, file name, bytes) from a folder upload's (relative path, bytes): the class is the
+    file's parent folder. Also the names of files that were not inside a class folder."""
+    items, outside = [], []
+    for relative, data in files:
+        parts = [p for p in str(relative).replace("\\", "/").split("/") if p not in ("", ".")]
+        if any(is_ignored(part) for part in parts):
+            continue
+        if len(parts) < 2:
+            outside.append(parts[-1] if parts else str(relative))
+            continue
+        items.append((parts[-2], parts[-1], data))
+    return items, outside

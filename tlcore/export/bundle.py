@@ -12,6 +12,7 @@ verbatim), so it crops and resizes pictures exactly as the app does.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 import zipfile
@@ -51,6 +52,18 @@ def predict_script(run: Run | None = None) -> str:
         "# ---- Part 1: picture loading (tlcore/data/imagefile.py, verbatim) ----\n"
     )
     return f"{header}{picture_code.rstrip()}\n\n\n# ---- Part 2: prediction ----\n\n{prediction_code}"
+
+
+def slug(text: str, fallback: str = "model") -> str:
+    """A short file name from a run or lesson name."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-")[:60] or fallback
+
+
+def download_name(run: Run) -> str:
+    """Files named by what the model recognises, then when it was made: "cat-dog-20240101-0930"."""
+    classes = slug("-".join(run.class_names[:4]), "model")[:40].strip("-")
+    when = re.sub(r"[^0-9]", "", run.record.created)[:12]
+    return f"{classes}-{when[:8]}-{when[8:]}" if len(when) == 12 else classes
 
 
 # -- the model card ------------------------------------------------------------------------
