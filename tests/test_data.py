@@ -718,3 +718,26 @@ def test_folder_upload_items_take_the_class_from_the_parent_folder():
                                           ("flowers/.git/x.jpg", b"5")])
     assert items == [("daisy", "a.jpg", b"1"), ("rose", "b.jpg", b"2"), ("flowers", "readme.txt", b"3")]
     assert outside == ["loose.jpg"]
+
+
+def test_added_pictures_decode_only_the_new_files(tmp_path, monkeypatch):
+    """Adding webcam photos (or a class) to a set keeps what was decoded and reports copies."""
+    import tlcore.data.dataset as dataset_module
+    from bad_inputs import jpeg_bytes, make_classes
+
+    base = ImageDataset.from_folder(make_classes(tmp_path / "set", {"ants": 3, "bees": 3}), image_size=32)
+    decoded = []
+    real = dataset_module._decode_file
+    monkeypatch.setattr(dataset_module, "_decode_file", lambda path, size: decoded.append(path) or real(path, size))
+    copy = (tmp_path / "set" / "ants" / "ants_0.jpg").read_bytes()
+    bigger = base.added([("bees", "webcam_001.jpg", jpeg_bytes(900)), ("wasps", "w1.jpg", jpeg_bytes(901)),
+                         ("wasps", "w2.jpg", jpeg_bytes(902)), ("bees", "again.jpg", copy),
+                         ("bees", "notes.jpg", b"not a picture")], tmp_path / "work")
+    assert len(decoded) == 5  # only the new files
+    assert bigger.class_names == ["ants", "bees", "wasps"] and bigger.counts == {"ants": 3, "bees": 4, "wasps": 2}
+    np.testing.assert_array_equal(bigger.pixels()[:6], base.pixels())
+    assert [bigger.class_names[l] for l in bigger.labels[:6]] == ["ants"] * 3 + ["bees"] * 3
+    problems = bigger.report.problems()
+    assert "bees/again.jpg was skipped: it is an exact copy of ants/ants_0.jpg, which is in class 'ants'; " \
+           "a picture can only teach one class." in problems
+    assert "bees/notes.jpg was skipped: it is not a picture." in problems

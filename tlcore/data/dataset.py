@@ -380,6 +380,50 @@ class ImageDataset:
             seen[new.casefold()] = old
         return self._derived(list(range(len(self))), classes, set())
 
+    def added(self, items: Iterable[tuple[str, str, bytes]], work_dir) -> "ImageDataset":
+        """This set plus ``items`` (class name, file name, bytes), decoding only the new files.
+
+        The files are written to a fresh folder in ``work_dir`` (names made safe, as uploads
+        are); a class not in the set yet becomes a new class. New files that are not
+        pictures, or exact copies of a picture already in the set, are skipped and reported,
+        like any other; the report is worked out again for the whole set."""
+        folder = _fresh_folder(work_dir, "added-")
+        write_uploads(items, folder)
+        listing = read_folder(folder)
+        pixels = new_pixel_array(len(listing.files), self.image_size)
+        decoded = _decode_all([f.path for f in listing.files], self.image_size, pixels)
+        first_with_hash = {h: (name, self.class_names[label])
+                           for h, name, label in zip(self.file_hashes, self.names, self.labels.tolist())}
+        skipped, kept = list(self.report.skipped), []
+        for index, (file, result) in enumerate(zip(listing.files, decoded)):
+            original = first_with_hash.get(result.sha256)
+            if result.problem is not None:
+                skipped.append(SkippedFile(file.name, result.problem))
+            elif original is not None:
+                skipped.append(SkippedFile(file.name, _copy_reason(file.class_name, *original), original[0]))
+            else:
+                first_with_hash[result.sha256] = (file.name, file.class_name)
+                kept.append(index)
+        class_names = sorted(set(self.class_names) | {listing.files[i].class_name for i in kept})
+        old_labels = np.array([class_names.index(c) for c in self.class_names], dtype=np.int64)[self.labels]
+        new_labels = np.array([class_names.index(listing.files[i].class_name) for i in kept], dtype=np.int64)
+        combined = new_pixel_array(len(self) + len(kept), self.image_size)
+        combined[: len(self)] = self.pixels()
+        combined[len(self):] = pixels[kept]
+        child = ImageDataset(
+            class_names=class_names,
+            paths=self.paths + [listing.files[i].path for i in kept],
+            names=self.names + [listing.files[i].name for i in kept],
+            labels=np.concatenate([old_labels, new_labels]),
+            file_hashes=self.file_hashes + [decoded[i].sha256 for i in kept],
+            pixels=combined, image_size=self.image_size, report=DatasetReport({}), root=self.root,
+            look_hashes=np.concatenate([self.look_hashes, np.array([decoded[i].look_hash for i in kept], np.uint64)]),
+            original_sizes=np.concatenate([self.original_sizes,
+                                           np.array([decoded[i].original_size for i in kept], np.int64).reshape(-1, 2)]),
+        )
+        child.report = child._findings(skipped, list(self.report.folders) + list(listing.skipped_folders))
+        return child
+
     def _sliced(self, indices, class_names, labels, names) -> "ImageDataset":
         indices = np.asarray(indices, dtype=np.int64)
         child = ImageDataset(
