@@ -107,6 +107,8 @@ def compare_networks(backbone: str) -> None:
 
 
 def weights_status(spec, size: int | None = None) -> str:
+    if not spec.pretrained:
+        return ":material/casino: No pretrained weights: it always starts from random weights."
     if imagenet_weights_cached(spec, size):
         return ":material/check_circle: ImageNet weights are on this computer."
     if library_weights_file(spec) is not None:
@@ -144,6 +146,10 @@ def size_options(spec, saved: TrainingSettings) -> list[int]:
 
 def weights_choice(spec, saved: TrainingSettings) -> str:
     """"imagenet", "file" or "none", with what that means here and a way to add a file."""
+    if not spec.pretrained:  # a network that only ever trains from scratch: nothing to choose
+        st.info(f"{spec.title} has never seen ImageNet: it always starts from random weights. Train it beside "
+                "a pretrained network to see what transfer learning brings.")
+        return "none"
     options = ["imagenet"] + (["file"] if library_weights_file(spec) else []) + ["none"]
     widget = seed("weights", saved.weights if saved.weights in ("imagenet", "none") else "file")
     if PENDING_WEIGHTS in st.session_state:

@@ -2,7 +2,7 @@
 
     python benchmarks/run.py                 # everything (about 15-25 minutes on 2 cores)
     python benchmarks/run.py --quick         # smaller sizes, a few minutes
-    python benchmarks/run.py classic predict # only some: classic finetune scale predict app live
+    python benchmarks/run.py classic predict # only some: classic finetune scale predict app live augment
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import machine  # noqa: E402
 
-SECTIONS = ["classic", "finetune", "scale", "predict", "app", "live"]
+SECTIONS = ["classic", "finetune", "scale", "predict", "app", "live", "augment"]
 
 
 def main() -> int:
@@ -43,6 +43,8 @@ def main() -> int:
             from predict_latency import bench_predict as bench
         elif section == "live":
             from live import bench_live as bench
+        elif section == "augment":
+            from augment import bench_augment as bench
         else:
             from app_timing import bench_app as bench
         text = bench(args.quick)

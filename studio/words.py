@@ -95,12 +95,15 @@ def speed_words(record) -> str:
     if record.fast_path:
         seconds = record.timings.get("train_seconds")
         quick = "so training took seconds" if seconds is not None and seconds < 90 else "then only the new head learned"
+        if record.augmented_views:
+            return (f"Your pictures and {plural(record.augmented_views, 'changed copy', 'changed copies')} of "
+                    f"each went through the frozen network once, {quick}.")
         return f"Your pictures went through the frozen network once, {quick}."
     if record.from_scratch:
         return "From scratch every block learns, so every picture went through the whole network in every epoch."
     if record.settings is not None and record.settings.augment:
-        return ("Augmentation changes the pictures every epoch, so they went through the whole network "
-                "each time.")
+        return ("Augmentation changed the pictures anew every epoch (with fine-tuning it must), so they went "
+                "through the whole network each time.")
     return "The top blocks learned too, so the pictures went through the network in every epoch."
 
 

@@ -273,6 +273,16 @@ def test_model_page_from_scratch_and_other_backbone():
     assert at.radio(key="model_weights").value == "none"
 
 
+def test_model_page_small_cnn_starts_from_random_weights():
+    at = open_page("model")
+    at.radio(key="model_backbone").set_value("small_cnn").run()
+    assert not at.exception
+    settings = at.session_state["tl_settings"]
+    assert settings.backbone == "small_cnn" and settings.weights == "none" and settings.from_scratch
+    assert "has never seen ImageNet: it always starts from random weights" in texts(at)
+    assert not [r for r in at.radio if r.key == "model_weights"]  # nothing to choose
+
+
 @pytest.mark.skipif(not SHARED_WEIGHTS.is_file(), reason="needs ../shared weights")
 def test_model_page_adds_an_uploaded_weights_file_new_or_old_format(tmp_path):
     from tlcore.backbones import BACKBONES, library_weights_file

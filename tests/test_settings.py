@@ -16,7 +16,13 @@ def test_defaults_and_round_trip():
 
 @pytest.mark.parametrize("name", list(BACKBONES))
 def test_every_registry_backbone_is_accepted(name):
-    assert TrainingSettings(backbone=name.upper()).backbone == name
+    weights = "imagenet" if BACKBONES[name].pretrained else "none"
+    assert TrainingSettings(backbone=name.upper(), weights=weights).backbone == name
+
+
+def test_a_network_without_pretraining_trains_only_from_scratch():
+    with pytest.raises(SettingsError, match="^Small CNN \\(no pretraining\\) has no pretrained weights"):
+        TrainingSettings(backbone="small_cnn")
 
 
 def test_phases_follow_the_rules():

@@ -192,10 +192,37 @@ def test_from_scratch_trains_the_whole_network_without_the_fast_path(demo_datase
     assert all(s.learning for s in t.model_.block_status())
 
 
-def test_augmentation_runs_the_whole_model(small_flowers, shared_weights, tmp_path):
-    t = trainer(shared_weights, tmp_path, epochs=1, augment=["flip", "zoom"]).fit(small_flowers)
+def test_augmentation_anew_each_epoch_runs_the_whole_model(small_flowers, shared_weights, tmp_path):
+    t = trainer(shared_weights, tmp_path, epochs=1, augment=["flip", "zoom"], augment_views=0).fit(small_flowers)
     assert not t.fast_path_used_
     assert [l.name for l in t.model_.augment_layers] == ["augment_flip", "augment_zoom"]
+
+
+def test_augmentation_with_cached_views_keeps_the_fast_path(small_flowers, shared_weights, tmp_path):
+    """The frozen network sees each picture and K changed copies once; a second run reuses them."""
+    events = []
+
+    class Watch(TrainingCallback):
+        def on_phase_begin(self, phase, info):
+            events.append((phase, info.pictures))
+
+    first = trainer(shared_weights, tmp_path, epochs=3, augment=["flip", "zoom"], augment_views=3,
+                    callbacks=[Watch()]).fit(small_flowers)
+    assert first.fast_path_used_ and first.augmented_views_ == 3 and not first.feature_cache_hit_
+    n = len(small_flowers)
+    assert [e for e in events if e[0] == "extracting"] == [("extracting", n), ("extracting", 3 * n)]
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 4  # the pictures, then 3 views
+    # The kept model is one end-to-end model: its answers equal the ones computed from features.
+    from tlcore.training.trainer import predict_pictures
+
+    end_to_end = predict_pictures(first.model_, small_flowers.pixels(SIZE)[first.val_indices_])
+    np.testing.assert_allclose(end_to_end, first.val_probabilities_, atol=1e-5)
+    again = trainer(shared_weights, tmp_path, epochs=3, augment=["flip", "zoom"], augment_views=3,
+                    seed=5).fit(small_flowers)
+    assert again.feature_cache_hit_ and again.timings_["extract_seconds"] < first.timings_["extract_seconds"]
+    # With fine-tuning the pictures must change anew each epoch: the whole network runs.
+    tuned = trainer(shared_weights, tmp_path, epochs=1, augment=["flip"], learning_blocks=1, fine_tune_epochs=1)
+    assert not tuned.settings.uses_augmented_views
 
 
 def test_a_missing_weights_file_is_refused_before_any_work(tmp_path):

@@ -55,6 +55,9 @@ class TrainingSettings:
     (0: only the new head learns: feature extraction). Ignored from scratch, where all learn.
     ``fine_tune_epochs``: None means "as many as ``epochs`` when blocks learn, else 0".
     ``batch_size``: ``"auto"`` (32, smaller for small sets) or a number.
+    ``augment_views``: with augmentation and no fine-tuning, the frozen network sees this many
+    changed copies of each picture once (cached), and the head trains on those: the fast path
+    stays on. 0 changes the pictures anew each epoch, through the whole network (slow).
     """
 
     backbone: str = DEFAULT_BACKBONE
@@ -68,6 +71,7 @@ class TrainingSettings:
     fine_tune_learning_rate: float | None = None
     dropout: float = 0.2
     augment: tuple[str, ...] = ()
+    augment_views: int = 4
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     early_stopping: bool = False
     patience: int = 3
@@ -89,12 +93,17 @@ class TrainingSettings:
             set_("fine_tune_learning_rate", _rate("Fine-tune learning rate", self.fine_tune_learning_rate))
         set_("dropout", _fraction("Dropout", self.dropout, 0.0, 0.95))
         set_("augment", normalise_augment(self.augment))
+        set_("augment_views", _int("Augmented views", self.augment_views, 0, 32,
+                                   "between 0 (change pictures anew each epoch) and 32"))
         set_("validation_fraction", _fraction("Validation fraction", self.validation_fraction,
                                               0.01, MAX_VALIDATION_FRACTION))
         set_("early_stopping", bool(self.early_stopping))
         set_("patience", _int("Patience", self.patience, 1, MAX_EPOCHS))
         set_("seed", _int("Seed", self.seed, 0, 2**31 - 1))
         set_("fast_path", bool(self.fast_path))
+        if self.weights != NONE and not self.spec.pretrained:
+            raise SettingsError(f"{self.spec.title} has no pretrained weights: it only trains from scratch. "
+                                "Choose starting weights 'none' (from scratch), or another network.")
         if self.fine_tune_epochs and not self.learning_blocks and not self.from_scratch:
             raise SettingsError(
                 "Fine-tuning needs at least one learning block: set learning blocks to 1 or more, "
@@ -142,6 +151,12 @@ class TrainingSettings:
             phases.append(Phase("fine_tune", self.resolved_fine_tune_epochs, self.learning_blocks,
                                 self.resolved_fine_tune_learning_rate))
         return phases
+
+    @property
+    def uses_augmented_views(self) -> bool:
+        """Augmentation through cached views (see ``augment_views``) rather than anew each epoch."""
+        return bool(self.augment) and self.augment_views > 0 and self.fast_path and not self.from_scratch \
+            and not self.uses_fine_tuning
 
     @property
     def total_epochs(self) -> int:

@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 from .registry import get_backbone
+from .small_cnn import CONSTRUCTORS as LOCAL_CONSTRUCTORS
 from .spec import BackboneSpec
 from .weights import IMAGENET, NONE, WeightsUnavailableError, imagenet_weights_cached, resolve_weights, weights_library_dir
 
@@ -34,10 +35,12 @@ def create_backbone(backbone: str | BackboneSpec, input_size: int | None = None,
     spec = backbone if isinstance(backbone, BackboneSpec) else get_backbone(backbone)
     size = check_input_size(spec, input_size)
     weights = resolve_weights(weights)
-    constructor = getattr(keras.applications, spec.constructor)
+    constructor = getattr(keras.applications, spec.constructor, None) or LOCAL_CONSTRUCTORS[spec.constructor]
     kwargs = dict(spec.constructor_kwargs, include_top=False, input_shape=(size, size, 3))
     if weights == NONE:
         return constructor(weights=None, **kwargs)
+    if weights == IMAGENET and not spec.pretrained:
+        raise ValueError(f"{spec.title} has no ImageNet weights: it only trains from scratch (weights 'none').")
     if weights == IMAGENET:
         if not imagenet_weights_cached(spec, size):
             from .download import ensure_imagenet_weights

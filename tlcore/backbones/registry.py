@@ -215,6 +215,27 @@ _SPECS = [
             lesson="Modernised convolutions: big 7×7 filters, layer norm, fewer activations.",
         ),
     ),
+    BackboneSpec(
+        name="small_cnn",
+        title="Small CNN (no pretraining)",
+        constructor="SmallCNN",
+        input_size=128,
+        min_input_size=32,
+        preprocessing="tf",
+        feature_size=256,
+        params=394_096,
+        blocks=BlockRule(r"^(block\d)_"),
+        weights_file="small_cnn_has_no_imagenet_weights.h5",
+        pictures_per_second=300,
+        pretrained=False,
+        card=Card(
+            summary="Five small blocks of filters, built here, that have never seen ImageNet.",
+            strength="The baseline: what a network learns from your pictures alone, with no transfer.",
+            cost="Tiny and quick (1.6 MB), but it needs many pictures and epochs to learn anything.",
+            year=1998,
+            lesson="The shape of the first convolutional networks (LeNet): filters, pooling, a classifier.",
+        ),
+    ),
 ]
 
 BACKBONES: dict[str, BackboneSpec] = {spec.name: spec for spec in _SPECS}

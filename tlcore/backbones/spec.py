@@ -44,7 +44,7 @@ class BlockRule:
 class BackboneSpec:
     name: str  # registry key, e.g. "mobilenet_v2_035"
     title: str  # shown to people, e.g. "MobileNetV2 (0.35)"
-    constructor: str  # name in keras.applications, e.g. "MobileNetV2"
+    constructor: str  # name in keras.applications, e.g. "MobileNetV2" (or in backbones.small_cnn)
     input_size: int  # native input size (square)
     min_input_size: int  # smallest size the architecture accepts
     preprocessing: Preprocessing
@@ -57,6 +57,7 @@ class BackboneSpec:
     constructor_kwargs: dict = field(default_factory=dict)
     weights_sizes: tuple[int, ...] = ()  # input sizes that have their own ImageNet file
     gradcam_layer: str | None = None  # None: the backbone's output feature map
+    pretrained: bool = True  # False: no ImageNet weights exist (a network only ever trained from scratch)
 
     @property
     def short_title(self) -> str:

@@ -78,6 +78,7 @@ class RunRecord:
     stopped: bool = False
     failed: str | None = None
     fast_path: bool = False
+    augmented_views: int = 0  # changed copies of each picture seen by the frozen network once (cached)
     val_accuracy: float | None = None
     val_pictures: int = 0
     train_pictures: int = 0
@@ -243,6 +244,7 @@ class _Reader:
             stopped=bool(d.get("stopped")),
             failed=d.get("failed") if isinstance(d.get("failed"), str) else None,
             fast_path=bool(d.get("fast_path")),
+            augmented_views=self.number("augmented_views", default=0),
             val_accuracy=self.number("val_accuracy", float, self.number("val_accuracy", float, None, metrics)),
             val_pictures=self.number("val_pictures", default=self.number("val_pictures", int, 0, metrics)),
             train_pictures=self.number("train_pictures", default=self.number("train_pictures", int, 0, metrics)),

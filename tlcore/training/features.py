@@ -150,3 +150,40 @@ def frozen_outputs(transfer, pixels: np.ndarray, depth: int, cache: FeatureCache
         return predict_batches(function, pixels, 32, on_batch=on_batch)
 
     return cache.get_or_compute(key, compute, rows=len(pixels))
+
+
+def augmented_outputs(transfer, pixels: np.ndarray, augment, views: int, cache: FeatureCache | None = None,
+                      on_batch=None) -> list[np.ndarray]:
+    """Pooled features of ``views`` changed copies of every picture, one array (N, F) per view.
+
+    View v changes the pictures with the augmentation layers seeded 1000 + v, so a view is the
+    same whatever the training's seed: repeats and other settings reuse the cache."""
+    from .._tf import tf
+    from ..model.augmentation import augmentation_layers
+    from .feed import predict_batches
+
+    cache = cache or FeatureCache()
+    names = ",".join(augment)
+    identity = pixels_identity(pixels)
+    extractor, pool = None, transfer.model.get_layer("pool")
+    outputs = []
+    for view in range(views):
+        key = cache.key(identity, transfer.spec.name, weights_identity(transfer.weights), transfer.input_size,
+                        f"pooled|augment={names}|view={view}")
+
+        def compute(view=view):
+            nonlocal extractor
+            extractor = extractor or transfer.frozen_extractor(0)
+            layers = augmentation_layers(augment, seed=1000 + view)
+
+            def changed(x):
+                for layer in layers:
+                    x = layer(x, training=True)
+                return pool(extractor(x, training=False))
+
+            function = tf.function(changed, reduce_retracing=True)
+            done = (lambda d, total: on_batch(view * total + d, views * total)) if on_batch else None
+            return predict_batches(function, pixels, 32, on_batch=done)
+
+        outputs.append(cache.get_or_compute(key, compute, rows=len(pixels)))
+    return outputs

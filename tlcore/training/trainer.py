@@ -19,7 +19,7 @@ from ..backbones.weights import resolve_weights
 from ..model.classifier import TransferModel, build_classifier
 from ..settings import Phase, TrainingSettings
 from .callbacks import BUILDING, EXTRACTING, FAILED, PhaseInfo, notify_download, notify_extract, notify_phase
-from .features import FeatureCache, frozen_outputs
+from .features import FeatureCache, augmented_outputs, frozen_outputs
 from .feed import epoch_order, predict_batches, steps, training_feeds
 from .progress import METRICS, BestWeights, HistoryRecorder, StopRequest
 
@@ -99,6 +99,7 @@ class Trainer:
         self.feature_cache_hit_ = False
         self._dataset = dataset
         self._features = None
+        self._views: list = []
         self._extract_depth = 0
 
     def _build(self, weights: str, callbacks) -> TransferModel:
@@ -111,7 +112,9 @@ class Trainer:
         if not transfer.from_scratch:
             transfer.check_learning_blocks(settings.learning_blocks)
         self.timings_ = {"build_seconds": time.perf_counter() - self._started}
-        self.fast_path_used_ = bool(settings.fast_path and not transfer.from_scratch and not transfer.augment_layers)
+        self.augmented_views_ = settings.augment_views if settings.uses_augmented_views else 0
+        self.fast_path_used_ = bool(settings.fast_path and not transfer.from_scratch
+                                    and (not transfer.augment_layers or self.augmented_views_))
         self._pixels = self._dataset.pixels(transfer.input_size)
         self._labels = np.asarray(self._dataset.labels, dtype="int64")
         return transfer
@@ -147,7 +150,10 @@ class Trainer:
         # Orders index the whole set, so no subset of x is ever copied.
         orders = [self.train_indices_[order] for order in
                   epoch_order(len(self.train_indices_), phase.epochs, self.settings.seed + index)]
-        train_data, val_data, steps_per_epoch = training_feeds(x, self._labels, self.batch_size_, orders,
+        labels = self._labels
+        if self._views and x.ndim == 2:  # each epoch, each picture is seen as one of its views
+            x, labels, orders = self._with_views(x, orders, self.settings.seed + index)
+        train_data, val_data, steps_per_epoch = training_feeds(x, labels, self.batch_size_, orders,
                                                                self.val_indices_)
         stop.steps = steps_per_epoch
         notify_phase(callbacks, phase.name, PhaseInfo(self.settings.total_epochs, epochs_done, phase.epochs,
@@ -179,10 +185,25 @@ class Trainer:
                 raise _StopRequested()
 
         features = self._features = frozen_outputs(transfer, self._pixels, self._extract_depth, cache, progress)
+        if self.augmented_views_:
+            notify_phase(callbacks, EXTRACTING, PhaseInfo(self.settings.total_epochs,
+                                                          pictures=len(self._pixels) * self.augmented_views_))
+            self._views = augmented_outputs(transfer, self._pixels, self.settings.augment, self.augmented_views_,
+                                            cache, progress)
         self.timings_["extract_seconds"] = time.perf_counter() - started
         self.feature_cache_hit_ = cache.hits > 0
         self.notes_ += cache.notes
         return features
+
+    def _with_views(self, features, orders, seed: int):
+        """Features of the pictures and of their changed views stacked (view v of picture i at
+        row v·N + i), labels to match, and orders that pick one view per picture and epoch.
+        Validation indices (< N) still point at the unchanged pictures."""
+        n, views = len(features), len(self._views)
+        stacked = np.concatenate([np.asarray(features), *map(np.asarray, self._views)])
+        rng = np.random.default_rng(seed + 7919)
+        orders = [order + n * rng.integers(0, views + 1, size=len(order)) for order in orders]
+        return stacked, np.tile(self._labels, views + 1), orders
 
     def _fast_phase_model(self, transfer: TransferModel, depth: int, features, head_only: bool):
         """A model from cached features to probabilities, sharing the classifier's layers."""
