@@ -1,0 +1,62 @@
+"""Features at the head's input: what the new last layer sees of each picture.
+
+Two sources, one meaning:
+
+- ``pooled_features``: a backbone's pooled output before any training, through the very
+  code the Trainer's fast path uses (``frozen_outputs`` at depth 0), so both share one
+  on-disk cache: a map drawn before training makes the training's extraction a cache hit,
+  and the other way round.
+- ``run_features``: the same place in a *trained* run's Keras model (its ``pool`` layer).
+  After fine-tuning the backbone has changed, so only the run's own model can say what
+  its head sees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .scoring import POOL_LAYER
+
+# Inference batch: CPU throughput levels off around 32 (as in the Trainer).
+_BATCH = 32
+
+
+def pooled_features(dataset, backbone: str, weights, input_size: int | None = None, cache_dir=None,
+                    on_batch=None) -> np.ndarray:
+    """(N, F) float32 pooled features of every picture of ``dataset`` (read-only when cached).
+
+    ``weights``: "imagenet", "none" (random, always the same start: seed 0) or a weights
+    file. ``on_batch(done, total)`` reports progress while computing (and may raise to stop).
+    Arguments are checked (by ``build_classifier``) before anything heavy is done."""
+    from ..model.classifier import build_classifier
+    from ..training.features import FeatureCache, frozen_outputs
+
+    # Nothing learns here, so no dropout and no augmentation; seed 0 fixes a random start.
+    transfer = build_classifier(backbone, dataset.class_names, input_size, weights, dropout=0.0, seed=0)
+    pixels = dataset.pixels(transfer.input_size)
+    return frozen_outputs(transfer, pixels, 0, FeatureCache(cache_dir), on_batch)
+
+
+def run_features(run, pixels: np.ndarray, on_batch=None) -> np.ndarray:
+    """(N, F) float32 features at a trained run's head input, for uint8 pictures at its input size.
+
+    ``run``: a ``tlcore.runs.Run`` (its model is loaded safely) or a Keras classifier built
+    here. Raises ValueError, in plain words, for a model without a pooling layer named "pool"."""
+    from .._tf import tf
+    from ..training.feed import predict_batches
+    from .scoring import head_input_model
+
+    model = getattr(run, "keras_model", run)
+    pixels = np.asarray(pixels) if not isinstance(pixels, np.ndarray) else pixels
+    size = int(model.input_shape[1])
+    if pixels.ndim != 4 or pixels.shape[1:] != (size, size, 3):
+        raise ValueError(f"The pictures must be {size}×{size} RGB for this run (an array (N, {size}, {size}, 3)); "
+                         f"got an array of shape {tuple(pixels.shape)}.")
+    extractor = head_input_model(model)
+    if len(pixels) == 0:
+        return np.zeros((0, int(extractor.outputs[0].shape[-1])), "float32")
+    function = tf.function(lambda x: extractor(x, training=False)[0], reduce_retracing=True)
+    return predict_batches(function, pixels, _BATCH, on_batch=on_batch)
+
+
+__all__ = ["POOL_LAYER", "pooled_features", "run_features"]
