@@ -77,6 +77,7 @@ def test_degenerate_inputs():
         embedding_map(np.full((2, 3), np.nan), [0, 1])
 
 
+@pytest.mark.shared
 def test_imagenet_features_separate_flowers_far_better_than_random(flowers):
     from understand_support import flowers_at, flowers_features
 

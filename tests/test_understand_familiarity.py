@@ -186,6 +186,7 @@ def test_fit_for_run_uses_the_runs_own_features(demo_run, demo_dataset_96):
     assert model.familiar(from_model).dtype == bool
 
 
+@pytest.mark.shared
 def test_two_flower_run_flags_pictures_of_other_kinds(flowers, tmp_path_factory, demo_dataset_96):
     """A run on daisy and sunflower (ImageNet weights): drawn shapes and photos of other things
     are unfamiliar; about 5 % of its own validation pictures are."""

@@ -27,6 +27,13 @@ def test_second_call_is_a_cache_hit(tmp_path, demo_dataset_96, mobilenet_035_wei
     assert isinstance(second, np.memmap) and os.path.samefile(second.filename, cache / entry)
     assert os.stat(cache / entry).st_mtime_ns == written  # read, not written again
     assert np.array_equal(first, second)
+    copy = np.array(second)
+    del first, second
+    with open(cache / entry, "r+b") as stream:  # damage the entry: it is computed again, not trusted
+        stream.seek(-64, os.SEEK_END)
+        stream.write(b"\0" * 64)
+    again = pooled_features(demo_dataset_96, BACKBONE, mobilenet_035_weights, 96, cache_dir=cache)
+    assert np.allclose(again, copy, rtol=1e-5, atol=1e-6) and _entries(cache) == [entry]
 
 
 def test_training_reuses_features_of_a_map_and_the_other_way_round(tmp_path, demo_dataset_96,

@@ -115,6 +115,7 @@ def test_off_topic_pictures_are_found_in_clouds():
     assert len(suspects) <= 0.05 * len(labels)  # the cloud's own edge: a few at most
 
 
+@pytest.mark.shared
 def test_real_problem_pictures_of_flowers5_are_found(flowers):
     """flowers5 holds pictures of other things (a bridge, a door, a hand...): off-topic finds them."""
     from understand_support import NOT_FLOWERS, flowers_at, flowers_features
@@ -126,6 +127,7 @@ def test_real_problem_pictures_of_flowers5_are_found(flowers):
     assert len(found & set(NOT_FLOWERS)) >= 4, f"found {sorted(found)}"
 
 
+@pytest.mark.shared
 def test_flowers_moved_to_a_wrong_class_come_out_on_top(flowers):
     """Daisy, rose and sunflower at 128 px (about 83 % right out of fold). The set's own problem
     pictures (see above) are taken out first, so that only the moved ones are wrong."""

@@ -19,6 +19,7 @@ from .scoring import POOL_LAYER
 
 # Inference batch: CPU throughput levels off around 32 (as in the Trainer).
 _BATCH = 32
+_POOLED = "pooled"  # frozen_outputs' name for the boundary at depth 0
 
 
 def pooled_features(dataset, backbone: str, weights, input_size: int | None = None, cache_dir=None,
@@ -27,14 +28,32 @@ def pooled_features(dataset, backbone: str, weights, input_size: int | None = No
 
     ``weights``: "imagenet", "none" (random, always the same start: seed 0) or a weights
     file. ``on_batch(done, total)`` reports progress while computing (and may raise to stop).
-    Arguments are checked (by ``build_classifier``) before anything heavy is done."""
-    from ..model.classifier import build_classifier
-    from ..training.features import FeatureCache, frozen_outputs
+    Arguments are checked before anything heavy is done."""
+    from ..backbones.factory import check_input_size
+    from ..backbones.registry import get_backbone
+    from ..backbones.weights import NONE, resolve_weights
+    from ..training.features import FeatureCache, frozen_outputs, pixels_identity, weights_identity
 
-    # Nothing learns here, so no dropout and no augmentation; seed 0 fixes a random start.
-    transfer = build_classifier(backbone, dataset.class_names, input_size, weights, dropout=0.0, seed=0)
-    pixels = dataset.pixels(transfer.input_size)
-    return frozen_outputs(transfer, pixels, 0, FeatureCache(cache_dir), on_batch)
+    spec = get_backbone(backbone)
+    size, weights = check_input_size(spec, input_size), resolve_weights(weights)
+    pixels = dataset.pixels(size)
+    cache = FeatureCache(cache_dir)
+
+    def compute():
+        from ..model.classifier import build_classifier
+
+        # Nothing learns here: no dropout, no augmentation. Only a random start needs a seed
+        # (and seeding resets Keras's process-wide generator, so others are left alone).
+        transfer = build_classifier(spec.name, dataset.class_names, size, weights, dropout=0.0,
+                                    seed=0 if weights == NONE else None)
+        return frozen_outputs(transfer, pixels, 0, cache, on_batch)
+
+    # The Trainer's key for pooled features (frozen_outputs at depth 0): a cached entry is
+    # read without building a network (about a second saved). Tests check the keys agree.
+    key = cache.key(pixels_identity(pixels), spec.name, weights_identity(weights), size, _POOLED)
+    if cache.path(key).is_file():
+        return cache.get_or_compute(key, compute, rows=len(pixels))  # a damaged entry is computed again
+    return compute()
 
 
 def run_features(run, pixels: np.ndarray, on_batch=None) -> np.ndarray:
