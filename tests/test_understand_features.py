@@ -87,8 +87,11 @@ def test_repeats_share_the_splits_and_the_cache(tmp_path, demo_dataset_96, mobil
     settings = TrainingSettings(backbone=BACKBONE, weights=mobilenet_035_weights, input_size=96, epochs=1)
     splits = stratified_splits(demo_dataset_96, 2, 0.2, seed=0)
     seen = []
-    result = repeat_training(settings, demo_dataset_96, splits, cache_dir=tmp_path / "cache",
-                             on_repeat=lambda done, total, trainer: seen.append((done, total, list(trainer.val_indices_))))
+
+    def on_repeat(done, total, trainer):
+        seen.append((done, total, list(trainer.val_indices_)))
+
+    result = repeat_training(settings, demo_dataset_96, splits, cache_dir=tmp_path / "cache", on_repeat=on_repeat)
     assert [(done, total) for done, total, _ in seen] == [(1, 2), (2, 2)]
     assert [val for _, _, val in seen] == [list(val) for _, val in splits]  # trained on exactly these splits
     row = result.to_dict()
@@ -96,3 +99,17 @@ def test_repeats_share_the_splits_and_the_cache(tmp_path, demo_dataset_96, mobil
     assert 0.0 <= row["val_accuracy_mean"] <= 1.0 and row["train_seconds_mean"] > 0
     assert row["model_parameters"] > 400_000
     assert row["name"] == f"{BACKBONE} (file, head only)"
+
+
+def test_one_pass_gives_features_and_the_runs_own_probabilities(demo_run, demo_dataset_96):
+    from tlcore.understand import features_and_probabilities
+
+    _, run = demo_run
+    pixels = demo_dataset_96.pixels(96)[:5]
+    features, probabilities = features_and_probabilities(run, pixels)
+    assert features.shape == (5, 1280) and probabilities.shape == (5, len(run.class_names))
+    assert np.allclose(probabilities, run.predict_pixels(pixels), atol=1e-5)
+    assert np.array_equal(features, run_features(run, pixels))
+    # A camera frame at a time: the same numbers as in a batch.
+    single, _ = features_and_probabilities(run, pixels[2:3])
+    assert np.allclose(single, features[2:3], rtol=1e-4, atol=1e-5)

@@ -67,7 +67,8 @@ def test_t_quantiles_table_and_beyond():
     # Beyond the table: within 0.001 of the exact values (40: 2.0211, 60: 2.0003, 120: 1.9799).
     for df, exact in [(40, 2.0211), (60, 2.0003), (120, 1.9799), (100_000, 1.9600)]:
         assert t_quantile_975(df) == pytest.approx(exact, abs=1e-3)
-    assert all(a > b for a, b in zip([t_quantile_975(d) for d in range(1, 200)], [t_quantile_975(d) for d in range(2, 201)]))
+    factors = [t_quantile_975(d) for d in range(1, 201)]
+    assert all(a > b for a, b in zip(factors, factors[1:]))  # no jump up where the table ends
     with pytest.raises(ValueError):
         t_quantile_975(0)
 
@@ -122,10 +123,21 @@ def test_configuration_row_has_the_compare_json_keys():
     data = row.to_dict()
     assert data["val_accuracy_mean"] == pytest.approx(0.85)
     assert data["val_accuracy_sd"] == pytest.approx(0.05)
-    assert data["val_accuracy_ci95"] == pytest.approx([0.85 - 4.303 * 0.05 / math.sqrt(3), 0.85 + 4.303 * 0.05 / math.sqrt(3)])
+    half = 4.303 * 0.05 / math.sqrt(3)
+    assert data["val_accuracy_ci95"] == pytest.approx([0.85 - half, 0.85 + half])
     assert data["train_seconds_mean"] == pytest.approx(11.0)
     assert data["cache_reused"] is True
     assert data["repeats"] == 3
     assert (data["model_parameters"], data["latency_ms"]) == (410_000, 4.5)
     single = ConfigurationResult.from_repeats("one", [0.8], [3.0], False).to_dict()
     assert single["val_accuracy_sd"] is None and single["val_accuracy_ci95"] is None
+
+
+def test_importing_understand_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, tlcore.understand; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -15,7 +15,7 @@ Importing this package does not import TensorFlow; functions that need a model d
 from .embedding import EmbeddingMap, embedding_map, separation_sentence
 from .experiments import repeat_training
 from .familiarity import FamiliarityFileError, FamiliarityModel, fit_for_run, head_features
-from .features import pooled_features, run_features
+from .features import features_and_probabilities, pooled_features, run_features
 from .scoring import FAMILIARITY_FILE
 from .stats import (
     ConfigurationResult,
@@ -30,7 +30,8 @@ from .suspects import Suspect, label_suspects, off_topic_suspects
 
 __all__ = [
     "FAMILIARITY_FILE", "ConfigurationResult", "EmbeddingMap", "FamiliarityFileError", "FamiliarityModel",
-    "Summary", "Suspect", "accuracy_summary", "embedding_map", "fit_for_run", "head_features",
+    "Summary", "Suspect", "accuracy_summary", "embedding_map", "features_and_probabilities", "fit_for_run",
+    "head_features",
     "label_suspects", "learning_curve_sizes", "off_topic_suspects", "per_class_counts", "pooled_features",
     "repeat_training", "run_features", "separation_sentence", "stratified_splits", "summary",
 ]

@@ -13,6 +13,9 @@ Two sources, one meaning:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 from .scoring import POOL_LAYER
@@ -61,9 +64,16 @@ def run_features(run, pixels: np.ndarray, on_batch=None) -> np.ndarray:
 
     ``run``: a ``tlcore.runs.Run`` (its model is loaded safely) or a Keras classifier built
     here. Raises ValueError, in plain words, for a model without a pooling layer named "pool"."""
-    from .._tf import tf
+    return features_and_probabilities(run, pixels, on_batch)[0]
+
+
+def features_and_probabilities(run, pixels: np.ndarray, on_batch=None) -> tuple[np.ndarray, np.ndarray]:
+    """(features (N, F), class probabilities (N, C)) from one pass of a run's model.
+
+    For the Test page and live mode: the class and its familiarity for the cost of one
+    prediction. The compiled function is kept with the model, so a camera's frames run it
+    without tracing it again."""
     from ..training.feed import predict_batches
-    from .scoring import head_input_model
 
     model = getattr(run, "keras_model", run)
     pixels = np.asarray(pixels) if not isinstance(pixels, np.ndarray) else pixels
@@ -71,11 +81,35 @@ def run_features(run, pixels: np.ndarray, on_batch=None) -> np.ndarray:
     if pixels.ndim != 4 or pixels.shape[1:] != (size, size, 3):
         raise ValueError(f"The pictures must be {size}×{size} RGB for this run (an array (N, {size}, {size}, 3)); "
                          f"got an array of shape {tuple(pixels.shape)}.")
-    extractor = head_input_model(model)
+    function, width = _both_outputs(model)
     if len(pixels) == 0:
-        return np.zeros((0, int(extractor.outputs[0].shape[-1])), "float32")
-    function = tf.function(lambda x: extractor(x, training=False)[0], reduce_retracing=True)
-    return predict_batches(function, pixels, _BATCH, on_batch=on_batch)
+        return np.zeros((0, width), "float32"), np.zeros((0, int(model.outputs[0].shape[-1])), "float32")
+    joined = predict_batches(function, pixels, _BATCH, on_batch=on_batch)
+    return np.ascontiguousarray(joined[:, :width]), np.ascontiguousarray(joined[:, width:])
 
 
-__all__ = ["POOL_LAYER", "pooled_features", "run_features"]
+# The last few models' compiled functions (a strong reference each: a tf.function holds
+# its model anyway, so a weak cache could never let go). A page keeps one or two runs open.
+_FUNCTIONS: OrderedDict = OrderedDict()  # id(model) -> (model, function, width)
+_FUNCTIONS_KEPT = 4
+_FUNCTIONS_LOCK = threading.Lock()
+
+
+def _both_outputs(model):
+    """A tf.function: pictures -> [features | probabilities] side by side, one per model."""
+    with _FUNCTIONS_LOCK:
+        kept = _FUNCTIONS.get(id(model))
+        if kept is None or kept[0] is not model:
+            from .._tf import tf
+            from .scoring import head_input_model
+
+            extractor = head_input_model(model)
+            function = tf.function(lambda x: tf.concat(extractor(x, training=False), axis=1), reduce_retracing=True)
+            kept = _FUNCTIONS[id(model)] = (model, function, int(extractor.outputs[0].shape[-1]))
+            while len(_FUNCTIONS) > _FUNCTIONS_KEPT:
+                _FUNCTIONS.popitem(last=False)
+        _FUNCTIONS.move_to_end(id(model))
+        return kept[1], kept[2]
+
+
+__all__ = ["POOL_LAYER", "features_and_probabilities", "pooled_features", "run_features"]

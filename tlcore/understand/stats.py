@@ -75,7 +75,8 @@ def accuracy_summary(values) -> Summary:
     return summary(values, clip=(0.0, 1.0))
 
 
-def stratified_splits(dataset, repeats: int, fraction: float = 0.2, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def stratified_splits(dataset, repeats: int, fraction: float = 0.2,
+                      seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """``repeats`` (train indices, validation indices) pairs, each stratified by class.
 
     Repeat ``r`` is ``dataset.split(fraction, seed + r)``: the same for every configuration
