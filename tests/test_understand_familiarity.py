@@ -71,7 +71,7 @@ def test_save_and_load_round_trip(tmp_path, fitted):
     path = model.save(tmp_path)  # a folder: the file goes inside it
     assert path == tmp_path / FAMILIARITY_FILE and zipfile.is_zipfile(path)
     loaded = FamiliarityModel.load(tmp_path)
-    assert (loaded.k, loaded.threshold_) == (model.k, pytest.approx(model.threshold_))
+    assert (loaded.k, loaded.quantile, loaded.threshold_) == (model.k, model.quantile, pytest.approx(model.threshold_))
     assert np.array_equal(loaded.score(val), model.score(val))
     assert np.array_equal(loaded.familiar(val), model.familiar(val))
 

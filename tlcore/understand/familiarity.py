@@ -7,8 +7,14 @@ model learned from? It is the mean cosine similarity to the k most similar train
 pictures, and the run's own validation pictures set the line, so that about
 ``quantile`` (95 %) of them count as familiar.
 
+Measured (MobileNetV2-0.35 with the shared ImageNet file, 96 px, a run on daisy and
+sunflower): counted unfamiliar are 5 % of its validation pictures, all drawn demo shapes,
+5 of 5 photos of other things (a bridge, a door, a hand...), but only about 20 % of the
+other flowers: to features that know flowers, a rose is familiar. An "other" class, with
+pictures of what else the model may see, is the way to teach it that difference.
+
 The numbers are computed by ``scoring.py`` (plain numpy), which an exported predict.py
-carries verbatim, so the app and the exported script give the same answers.
+can carry verbatim, so the app and the exported script give the same answers.
 """
 
 from __future__ import annotations
@@ -109,7 +115,7 @@ class FamiliarityModel:
             path = path / FAMILIARITY_FILE
         with open(path, "wb") as stream:  # a file object: numpy adds no ".npz" of its own
             np.savez(stream, format=np.int32(FAMILIARITY_FORMAT), k=np.int32(self.k),
-                     quantile=np.float32(self.quantile), threshold=np.float32(self.threshold_),
+                     quantile=np.float64(self.quantile), threshold=np.float32(self.threshold_),
                      reference=self.reference_, labels=self.reference_labels_)
         return path
 

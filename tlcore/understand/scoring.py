@@ -10,9 +10,9 @@ head input) to the k most similar features of pictures the model learned from. A
 threshold, set on the model's own validation pictures, separates familiar from not.
 
 familiarity.npz (read with allow_pickle=False, so it can never run code):
-    format      int        FAMILIARITY_FORMAT
-    k           int        neighbours averaged
-    quantile    float      share of validation pictures counted familiar when calibrated
+    format      int32      FAMILIARITY_FORMAT
+    k           int32      neighbours averaged
+    quantile    float64    share of validation pictures counted familiar when calibrated
     threshold   float32    familiar when the score is at least this (NaN: not calibrated)
     reference   float16    (M, F) L2-normalised training features (a sample if the set is large)
     labels      int32      (M,) their class numbers
