@@ -49,6 +49,9 @@ def run_without_tlcore(script: Path, *args: str) -> subprocess.CompletedProcess:
 def test_predict_script_embeds_the_picture_code_and_not_tlcore():
     script = predict_script()
     assert IMAGEFILE_SOURCE.read_text(encoding="utf-8") in script  # verbatim
+    from tlcore.understand import scoring
+
+    assert Path(scoring.__file__).read_text(encoding="utf-8").strip() in script  # verbatim too
     imports = set()
     for node in ast.walk(ast.parse(script)):
         if isinstance(node, ast.Import):
@@ -56,14 +59,15 @@ def test_predict_script_embeds_the_picture_code_and_not_tlcore():
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             imports.add(node.module.split(".")[0])
     assert imports <= {"__future__", "argparse", "io", "json", "keras", "numpy", "os", "PIL", "sys",
-                       "pathlib", "typing"}, imports
+                       "pathlib", "typing", "zipfile"}, imports
 
 
 def test_bundle_round_trip_in_a_fresh_python(run, tmp_path):
     bundle = export_run(run.path, "keras", tmp_path / "shapes.zip")
     assert bundle == tmp_path / "shapes.zip"
     with zipfile.ZipFile(bundle) as archive:
-        assert sorted(archive.namelist()) == ["labels.txt", "model.keras", "model_card.md", "predict.py"]
+        assert sorted(archive.namelist()) == ["familiarity.npz", "labels.txt", "model.keras", "model_card.md",
+                                              "predict.py"]
         archive.extractall(tmp_path / "unzipped")
     folder = tmp_path / "unzipped"
     assert (folder / "labels.txt").read_text().split() == run.class_names
@@ -81,6 +85,8 @@ def test_bundle_round_trip_in_a_fresh_python(run, tmp_path):
         assert answer.keys() == expected.to_dict().keys()
         for name in run.class_names:
             assert answer["probabilities"][name] == pytest.approx(expected.probabilities[name], abs=1e-4)
+        assert answer["familiar"] == expected.familiar  # "none of my classes", as the app says it
+        assert answer["familiarity"] == pytest.approx(expected.familiarity, abs=1e-3)
 
     text = run_without_tlcore(folder / "predict.py", str(files[0]))
     assert text.returncode == 0, text.stderr[-3000:]

@@ -191,6 +191,81 @@ def _print_result(args, run, trainer, dataset) -> None:
         print(f"Saved the run in {run.path}")
 
 
+# -- compare --------------------------------------------------------------------------------
+def _list(text, kind=str, all_word=None) -> list:
+    values = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if all_word and item.lower() == all_word:
+            values.append(None)
+            continue
+        try:
+            values.append(kind(item))
+        except ValueError:
+            raise CliError(f"{item!r} is not a {'whole number' if kind is int else 'value'} here; "
+                           f"give a comma-separated list, e.g. 0,2.") from None
+    return values
+
+
+def _compare_plan(args):
+    from . import experiments
+    from .backbones import get_backbone
+
+    backbones = [get_backbone(b.strip().lower()).name for b in (args.backbones or "").split(",") if b.strip()]
+    options = dict(repeats=args.repeats, epochs=args.epochs, input_size=args.input_size)
+    if args.preset:
+        first = backbones[0] if backbones else "mobilenet_v2"
+        weights = (args.weights or "imagenet").split(",")[0]
+        make = {"transfer": lambda: experiments.transfer_vs_scratch(first, weights, **options),
+                "networks": lambda: experiments.which_network(tuple(backbones) or experiments.WHICH_NETWORK, weights,
+                                                              **options),
+                "pictures": lambda: experiments.how_many_pictures(first, weights, **options)}[args.preset]
+        return make()
+    if not backbones:
+        raise CliError("Name the networks to compare with --backbones (e.g. mobilenet_v2_035,vgg16), or choose a "
+                       "--preset (transfer, networks, pictures).")
+    augment = [() if a.strip().lower() == "none" else tuple(x for x in a.split("+") if x)
+               for a in (args.augment or "none").split(",") if a.strip()]
+    return experiments.ExperimentPlan.grid(
+        backbones, learning_blocks=_list(args.learning_blocks or "0", int), weights=_list(args.weights or "imagenet"),
+        augment=augment, per_class=_list(args.per_class or "all", int, all_word="all"), name="Comparison", **options)
+
+
+def cmd_compare(args) -> int:
+    from .data import ImageDataset
+    from .experiments import Experiment
+    from .paths import workspace_root
+
+    plan = _compare_plan(args)
+    data = Path(args.data)
+    if not data.exists():
+        raise CliError(f"{data} does not exist: give a folder with one sub-folder per class, or a .zip of one.")
+    with tempfile.TemporaryDirectory(prefix="tlcore-") as work:
+        dataset = ImageDataset.load(data, work_dir=work, image_size=plan.base_settings().resolved_input_size)
+        _print_err(f"Comparing {len(plan.configurations)} configurations × {plan.repeats} repeats = "
+                   f"{plan.trainings} trainings on {len(dataset)} pictures (about "
+                   f"{plan.estimate_seconds(len(dataset)) / 60:.0f} min).")
+        experiment = Experiment(plan, workspace=None if args.no_save else workspace_root(),
+                                measure_latency=not args.no_latency)
+        experiment.run(dataset, on_progress=lambda done, total, label: _print_err(f"  {done}/{total}: {label}"))
+    rows = [row.to_dict() for row in experiment.rows_]
+    skipped = [{"configuration": s.configuration.label, "reason": s.reason} for s in experiment.skipped_]
+    for row in rows:
+        ci = row["val_accuracy_ci95"]
+        spread = f" (95% interval {ci[0]:.1%} to {ci[1]:.1%})" if ci else ""
+        _print_err(f"{row['configuration']}: {row['val_accuracy_mean']:.1%}{spread}, "
+                   f"{row['train_seconds_mean']:.1f} s a training{', features reused from the cache' if row['cache_reused'] else ''}")
+    for item in skipped:
+        _print_err(f"skipped {item['configuration']}: {item['reason']}")
+    if getattr(experiment, "path_", None):
+        _print_err(f"Saved the experiment in {experiment.path_}")
+    if args.json:
+        print(json.dumps({"rows": rows, "skipped": skipped}))
+    return 0
+
+
 # -- predict --------------------------------------------------------------------------------
 def cmd_predict(args) -> int:
     run = _load_run(args.run_dir)
@@ -206,7 +281,10 @@ def cmd_predict(args) -> int:
                 print(f"{p.image}: {p.error}")
                 continue
             ranked = ", ".join(f"{label} {prob:.1%}" for label, prob in p.ranked(args.top))
-            print(f"{p.image}: {p.top}  ({ranked})")
+            if p.familiar is False:
+                print(f"{p.image}: this doesn't look like any of the classes it knows (nearest: {ranked})")
+            else:
+                print(f"{p.image}: {p.top}  ({ranked})")
     return 1 if any(p.error for p in predictions) else 0
 
 
@@ -340,6 +418,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="run folder to create (default: a new folder in the workspace)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("compare", help="train several configurations on the same splits, with error bars")
+    p.add_argument("data", help="a folder with one sub-folder per class, or a .zip of one")
+    p.add_argument("--backbones", help="comma-separated registry names, e.g. mobilenet_v2_035,vgg16")
+    p.add_argument("--learning-blocks", help="comma-separated, e.g. 0,2 (default 0: only the head learns)")
+    p.add_argument("--weights", help="comma-separated: imagenet, none (from scratch) or a weights FILE")
+    p.add_argument("--augment", help="comma-separated: none, or augmentations joined by +, e.g. none,flip+zoom")
+    p.add_argument("--per-class", help="training pictures per class, comma-separated, e.g. 5,10,all (a learning curve)")
+    p.add_argument("--repeats", type=int, default=3, help="trainings per configuration, each on its own split (default 3)")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--input-size", type=int, default=None)
+    p.add_argument("--preset", choices=["transfer", "networks", "pictures"],
+                   help="transfer: ImageNet vs random weights vs a small CNN; networks: VGG16, ResNet50, "
+                        "InceptionV3, MobileNetV2; pictures: accuracy against pictures per class")
+    p.add_argument("--no-latency", action="store_true", help="do not time one picture per configuration")
+    p.add_argument("--no-save", action="store_true", help="do not keep the experiment (and its runs) in the workspace")
+    p.add_argument("--json", action="store_true", help='print {"rows": [...], "skipped": [...]} as the last line')
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("predict", help="predict pictures with a saved run")
     p.add_argument("run_dir")

@@ -138,3 +138,74 @@ class TrainingJob:
         words += " What was learned is kept until you close the app: save again once that is fixed."
         self.error = f"{self.error} {words}" if self.error else words
         self.run_folder = None
+
+
+class ExperimentJob:
+    """An experiment (a grid of trainings) as one job: the same protocol as TrainingJob
+    (``train_and_save()``, ``start()``, ``stop()``, ``snapshot()``), so a page runs it in a
+    thread of its own or a training queue runs it as one entry."""
+
+    def __init__(self, plan, dataset, workspace=None, cache_dir=None, measure_latency: bool = True):
+        from .experiments import Experiment
+
+        self.plan = plan
+        self.dataset = dataset
+        self.workspace = check_workspace(Path(workspace) if workspace else workspace_root())
+        self.experiment = Experiment(plan, self.workspace, cache_dir, measure_latency)
+        self.error: str | None = None
+        self.details: str | None = None
+        self.done, self.total, self.current = 0, plan.trainings, ""
+        self._lock = threading.Lock()
+        self._started = threading.Event()
+        self._done = threading.Event()
+        self._began: float | None = None
+
+    def start(self) -> "ExperimentJob":
+        threading.Thread(target=self.train_and_save, name="tlcore-experiment", daemon=True).start()
+        return self
+
+    def train_and_save(self):
+        """Run every training of the plan here and now; the Experiment (its rows_, skipped_...)."""
+        import time
+
+        self._began = time.monotonic()
+        self._started.set()
+        try:
+            self.experiment.run(self.dataset, on_progress=self._progress)
+        except Exception as error:  # what ran so far is kept in the experiment; say what stopped it
+            self.error = f"The experiment stopped because of an error: {error}"
+            self.details = "".join(traceback.format_exception(error))
+            log.error("Experiment failed: %s", error, exc_info=error)
+        finally:
+            self._done.set()
+        return self.experiment
+
+    def _progress(self, done: int, total: int, label: str) -> None:
+        with self._lock:
+            self.done, self.total, self.current = done, total, label
+
+    def stop(self) -> None:
+        self.experiment.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._started.is_set() and not self._done.is_set()
+
+    @property
+    def finished(self) -> bool:
+        return self._done.is_set()
+
+    def snapshot(self) -> dict:
+        import time
+
+        with self._lock:
+            elapsed = time.monotonic() - self._began if self._began else 0.0
+            remaining = elapsed / self.done * (self.total - self.done) if self.done else None
+            return {"phase": "done" if self.finished else ("running" if self.running else "waiting"),
+                    "done": self.done, "total": self.total, "current": self.current, "elapsed": elapsed,
+                    "remaining": remaining, "running": self.running, "error": self.error,
+                    "rows": list(getattr(self.experiment, "rows_", [])),
+                    "skipped": list(getattr(self.experiment, "skipped_", []))}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..data import imagefile
 from ..runs import LABELS_FILE, MODEL_FILE, RESIZE_DESCRIPTION, Run, load_run
+from ..understand.scoring import FAMILIARITY_FILE
 
 CARD_FILE, SCRIPT_FILE = "model_card.md", "predict.py"
 _TEMPLATE = Path(__file__).with_name("predict_template.py")
@@ -32,8 +33,12 @@ def as_run(run_or_path) -> Run:
 
 
 def predict_script(run: Run | None = None) -> str:
-    """The source of the standalone predict.py: imagefile.py verbatim, then the prediction code."""
+    """The source of the standalone predict.py: imagefile.py and scoring.py verbatim, then the
+    prediction code."""
+    from ..understand import scoring
+
     picture_code = Path(imagefile.__file__).read_text(encoding="utf-8")
+    scoring_code = Path(scoring.__file__).read_text(encoding="utf-8")
     template = _TEMPLATE.read_text(encoding="utf-8")
     prediction_code = template.split(_IMPORT_END, 1)[1].lstrip("\n")
     title = f' for the model "{run.name}"' if run is not None else ""
@@ -51,7 +56,10 @@ def predict_script(run: Run | None = None) -> str:
         "#\n"
         "# ---- Part 1: picture loading (tlcore/data/imagefile.py, verbatim) ----\n"
     )
-    return f"{header}{picture_code.rstrip()}\n\n\n# ---- Part 2: prediction ----\n\n{prediction_code}"
+    familiar = ("\n\n\n# ---- Part 1b: does a picture look like what the model learned from? "
+                "(tlcore/understand/scoring.py, verbatim) ----\n\n")
+    return (f"{header}{picture_code.rstrip()}{familiar}{scoring_code.strip()}\n\n\n"
+            f"# ---- Part 2: prediction ----\n\n{prediction_code}")
 
 
 def slug(text: str, fallback: str = "model") -> str:
@@ -179,7 +187,9 @@ def model_card(run: Run) -> str:
               f"- `{MODEL_FILE}`: the model (Keras 3). It contains its own pixel preprocessing.",
               f"- `{LABELS_FILE}`: the class names, one a line, in the model's output order.",
               f"- `{SCRIPT_FILE}`: run `python {SCRIPT_FILE} PICTURE ...` (add `--json` for JSON). "
-              "Needs Python with Keras 3 + TensorFlow, numpy and Pillow.", ""]
+              "Needs Python with Keras 3 + TensorFlow, numpy and Pillow.",
+              f"- `{FAMILIARITY_FILE}` (when present): what `{SCRIPT_FILE}` needs to say that a picture "
+              "does not look like any of the classes (a sample of what the model learned from, as numbers).", ""]
     return "\n".join(lines)
 
 
@@ -209,6 +219,9 @@ def export_bundle(run, out_zip_path) -> Path:
                     run.keras_model.save(temporary)
                     bundle.write(temporary, MODEL_FILE)
             _add_text(bundle, LABELS_FILE, "\n".join(run.class_names) + "\n")
+            familiarity = run.path / FAMILIARITY_FILE if run.path else None
+            if familiarity is not None and familiarity.is_file():
+                bundle.write(familiarity, FAMILIARITY_FILE)
             _add_text(bundle, CARD_FILE, model_card(run))
             _add_text(bundle, SCRIPT_FILE, predict_script(run), mode=0o755)  # executable once unzipped
         os.replace(partial, out)

@@ -8,6 +8,9 @@ only Keras 3 (with TensorFlow), numpy and Pillow.
 
 # <tlcore-import>
 from tlcore.data.imagefile import UnreadablePicture, load_picture
+from tlcore.understand.scoring import (
+    FAMILIARITY_FILE, familiar_flags, familiarity_scores, head_input_model, read_familiarity,
+)
 # </tlcore-import>
 
 import argparse
@@ -33,10 +36,12 @@ def load_model(path):
     return keras.models.load_model(path, safe_mode=True)
 
 
-def predict(model, labels, pictures):
-    """One result per picture: {"image", "top", "probabilities"} (or "error")."""
+def predict(model, labels, pictures, familiarity=None):
+    """One result per picture: {"image", "top", "probabilities"} (or "error"); with the run's
+    familiarity file also "familiar" and "familiarity", as the app says them."""
     import numpy as np
 
+    network = model if familiarity is None else head_input_model(model)
     size = int(model.input_shape[1])
     results, arrays, rows = [], [], []
     for picture in pictures:
@@ -49,10 +54,17 @@ def predict(model, labels, pictures):
             results.append({"image": picture, "top": None, "probabilities": {}, "error": f"{picture} {reason}"})
     for start in range(0, len(arrays), BATCH):
         batch = np.stack(arrays[start:start + BATCH]).astype("float32")
-        probabilities = np.asarray(model(batch, training=False))
-        for row, scores in zip(rows[start:start + BATCH], probabilities):
+        if familiarity is None:
+            probabilities, similar = np.asarray(network(batch, training=False)), None
+        else:
+            features, probabilities = (np.asarray(t) for t in network(batch, training=False))
+            similar = familiarity_scores(features, familiarity["reference"], int(familiarity["k"]))
+            known = familiar_flags(similar, float(familiarity["threshold"]))
+        for n, (row, scores) in enumerate(zip(rows[start:start + BATCH], probabilities)):
             results[row]["probabilities"] = {label: float(p) for label, p in zip(labels, scores)}
             results[row]["top"] = labels[int(scores.argmax())]
+            if similar is not None:
+                results[row].update(familiar=bool(known[n]), familiarity=round(float(similar[n]), 4))
     return results
 
 
@@ -62,7 +74,10 @@ def print_results(results):
             print(f"{result['image']}: ERROR, {result['error']}")
             continue
         top = result["top"]
-        print(f"{result['image']}: {top} ({result['probabilities'][top]:.1%})")
+        if result.get("familiar") is False:
+            print(f"{result['image']}: this doesn't look like any of the classes (nearest: {top})")
+        else:
+            print(f"{result['image']}: {top} ({result['probabilities'][top]:.1%})")
         width = max(len(label) for label in result["probabilities"])
         for label, p in sorted(result["probabilities"].items(), key=lambda item: -item[1]):
             print(f"    {label:<{width}}  {p:7.2%}")
@@ -80,7 +95,9 @@ def main(argv=None):
     model = load_model(args.model)
     if int(model.output_shape[-1]) != len(labels):
         sys.exit(f"{args.labels} lists {len(labels)} classes but the model has {model.output_shape[-1]} outputs.")
-    results = predict(model, labels, args.pictures)
+    familiar_file = HERE / FAMILIARITY_FILE
+    familiarity = read_familiarity(familiar_file) if familiar_file.is_file() else None
+    results = predict(model, labels, args.pictures, familiarity)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -129,6 +129,12 @@ class RunRecord:
         return "stopped early" if self.stopped else "finished"
 
     @property
+    def experiment(self) -> str | None:
+        """The id of the experiment this run belongs to, if any."""
+        value = self.extra.get("experiment")
+        return value if isinstance(value, str) else None
+
+    @property
     def default_name(self) -> str:
         return f"{self.backbone_title} · {self.weights_source}"
 

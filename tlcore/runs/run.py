@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from .folder import (
 )
 from .record import DatasetInfo, RunFolderError, RunRecord, ValidationPicture
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Prediction:
@@ -27,12 +30,16 @@ class Prediction:
     top: str | None
     probabilities: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    familiar: bool | None = None  # None: this run cannot tell (no familiarity.npz)
+    familiarity: float | None = None  # similarity to the pictures it learned from
 
     def ranked(self, k: int = 3) -> list[tuple[str, float]]:
         return sorted(self.probabilities.items(), key=lambda item: -item[1])[:k]
 
     def to_dict(self) -> dict:
         data = {"image": self.image, "top": self.top, "probabilities": self.probabilities}
+        if self.familiar is not None:
+            data.update(familiar=self.familiar, familiarity=round(float(self.familiarity), 4))
         if self.error:
             data["error"] = self.error
         return data
@@ -46,6 +53,7 @@ class Run:
         self.record = record
         self._keras_model = keras_model
         self._predict_function = None
+        self._familiarity = False  # not read yet
 
     @property
     def class_names(self) -> list[str]:
@@ -67,6 +75,31 @@ class Run:
             # Safe mode: a model file carrying code (a Lambda layer) is refused, not run.
             self._keras_model = load_model_safely(self.path / MODEL_FILE)
         return self._keras_model
+
+    def familiarity(self):
+        """The run's FamiliarityModel ("does this look like what I learned from?"), or None."""
+        if self._familiarity is False:
+            from ..understand.familiarity import FAMILIARITY_FILE, FamiliarityModel
+            from ..understand.scoring import FamiliarityFileError
+
+            file = self.path / FAMILIARITY_FILE if self.path else None
+            try:
+                self._familiarity = FamiliarityModel.load(file) if file and file.is_file() else None
+            except FamiliarityFileError as error:
+                log.warning("%s: %s", self.path.name, error)
+                self._familiarity = None
+        return self._familiarity
+
+    def answer(self, pixels):
+        """(probabilities (N, C), familiar (N,) or None, familiarity scores (N,) or None) for uint8 pictures."""
+        familiarity = self.familiarity()
+        if familiarity is None or len(pixels) == 0:
+            return self.predict_pixels(pixels), None, None
+        from ..understand.features import features_and_probabilities
+
+        features, probabilities = features_and_probabilities(self, pixels)
+        scores = familiarity.score(features)
+        return probabilities, familiarity.familiar(features), scores
 
     def validation_set(self) -> tuple[list[Path], list[str], list[str]]:
         """(files, display names, true labels) of the run's saved validation pictures."""
@@ -106,10 +139,12 @@ class Run:
                 reason = getattr(error, "reason", None) or "could not be opened"
                 results[i] = Prediction(names[i], None, {}, f"{names[i]} {reason}".strip())
         if arrays:
-            probabilities = self.predict_pixels(np.stack(arrays))
-            for i, row in zip(readable, probabilities):
-                scores = {name: float(p) for name, p in zip(self.class_names, row)}
-                results[i] = Prediction(names[i], self.class_names[int(row.argmax())], scores)
+            probabilities, familiar, scores = self.answer(np.stack(arrays))
+            for n, (i, row) in enumerate(zip(readable, probabilities)):
+                named = {name: float(p) for name, p in zip(self.class_names, row)}
+                results[i] = Prediction(names[i], self.class_names[int(row.argmax())], named,
+                                        familiar=None if familiar is None else bool(familiar[n]),
+                                        familiarity=None if scores is None else float(scores[n]))
         return results
 
 
@@ -147,10 +182,14 @@ def record_of(trainer, dataset, name: str | None = None, dataset_name: str | Non
     return record.replace(name=name or record.default_name)
 
 
-def save_run(trainer, dataset, path, name: str | None = None, dataset_name: str | None = None) -> Run:
-    """Save a fitted Trainer into ``path`` (claimed before training, or a free or empty folder)."""
+def save_run(trainer, dataset, path, name: str | None = None, dataset_name: str | None = None,
+             extra: dict | None = None) -> Run:
+    """Save a fitted Trainer into ``path`` (claimed before training, or a free or empty folder).
+    ``extra``: more facts for run.json (e.g. the experiment it belongs to)."""
     path = Path(path)
     record = record_of(trainer, dataset, name, dataset_name)  # checked before anything is written
+    if extra:
+        record = record.replace(extra={**record.extra, **extra})
     if not is_claimed(path):
         claim_given_folder(path)
     pictures, validation = [], []
@@ -161,8 +200,26 @@ def save_run(trainer, dataset, path, name: str | None = None, dataset_name: str 
         pictures.append((source, relative))
         validation.append(ValidationPicture(relative, dataset.names[index], trainer.class_names_[label]))
     record = record.replace(validation=tuple(validation))
-    write_run_folder(path, record, trainer.model_.model.save, pictures)
+    familiarity = _familiarity_of(trainer, dataset)
+
+    def write_model(target: Path) -> None:
+        trainer.model_.model.save(target)
+        if familiarity is not None:
+            familiarity.save(target.parent)
+
+    write_run_folder(path, record, write_model, pictures)
     return Run(path, record, trainer.model_.model)
+
+
+def _familiarity_of(trainer, dataset):
+    """What the run needs to tell "none of my classes" (None, with a log line, if it cannot)."""
+    from ..understand.familiarity import fit_for_run
+
+    try:
+        return fit_for_run(trainer, dataset)
+    except (ValueError, RuntimeError) as error:
+        log.warning("This run will not tell unfamiliar pictures apart: %s", error)
+        return None
 
 
 # -- opening -----------------------------------------------------------------------------------

@@ -34,7 +34,9 @@ class Trainer:
 
     Learned state ends in ``_``: ``model_`` (TransferModel), ``history_`` (Keras-shaped, whole
     epochs only), ``val_accuracy_``, ``best_epoch_``, ``fast_path_used_``, ``stopped_``,
-    ``timings_``, ``notes_`` (plain-words remarks, e.g. a cache that could not be written)."""
+    ``timings_``, ``notes_`` (plain-words remarks, e.g. a cache that could not be written),
+    ``pooled_features_`` (features at the head's input for every picture, when the fast path
+    trained only the head; else None)."""
 
     def __init__(self, settings: TrainingSettings | None = None, *, cache_dir=None, callbacks=()):
         self.settings = settings if settings is not None else TrainingSettings()
@@ -101,6 +103,7 @@ class Trainer:
         self._features = None
         self._views: list = []
         self._extract_depth = 0
+        self.pooled_features_ = None
 
     def _build(self, weights: str, callbacks) -> TransferModel:
         settings = self.settings
@@ -185,6 +188,8 @@ class Trainer:
                 raise _StopRequested()
 
         features = self._features = frozen_outputs(transfer, self._pixels, self._extract_depth, cache, progress)
+        # The head's input for every picture, when nothing before it learns (read by familiarity).
+        self.pooled_features_ = features if features.ndim == 2 else None
         if self.augmented_views_:
             notify_phase(callbacks, EXTRACTING, PhaseInfo(self.settings.total_epochs,
                                                           pictures=len(self._pixels) * self.augmented_views_))

@@ -170,8 +170,6 @@ def head_features(trainer, dataset, indices=None) -> np.ndarray:
     the head's input is the frozen backbone's output); otherwise the trained model runs."""
     indices = np.arange(len(dataset)) if indices is None else np.asarray(indices, dtype=np.int64)
     cached = getattr(trainer, "pooled_features_", None)
-    if cached is None:
-        cached = getattr(trainer, "_features", None)  # private until the Trainer offers pooled_features_
     if cached is not None and cached.ndim == 2 and len(cached) == len(dataset):
         return np.asarray(cached[indices], dtype="float32")
     from .features import run_features
@@ -184,6 +182,9 @@ def fit_for_run(trainer, dataset, k: int = 5, quantile: float = 0.95) -> Familia
     """A FamiliarityModel for a fitted Trainer: its training pictures as reference, its
     validation pictures for the line. ``dataset`` is the one the Trainer was fitted on."""
     train, val = np.asarray(trainer.train_indices_), np.asarray(trainer.val_indices_)
+    if getattr(trainer, "pooled_features_", None) is None and len(train) > MAX_REFERENCE // 2:
+        # The trained model must run to get its features: a seeded sample of training pictures is enough.
+        train = np.sort(np.random.default_rng(trainer.settings.seed).choice(train, MAX_REFERENCE // 2, replace=False))
     features = head_features(trainer, dataset, np.concatenate([train, val]))
     labels = np.asarray(dataset.labels)[train]
     model = FamiliarityModel(k, quantile, seed=trainer.settings.seed).fit(features[: len(train)], labels)

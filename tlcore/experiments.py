@@ -1,0 +1,425 @@
+"""Experiments: a grid of configurations, each trained on the same seeded splits, with honest error bars.
+
+    plan = ExperimentPlan.grid(["mobilenet_v2_035"], weights=["imagenet", "none"], repeats=3, epochs=5)
+    experiment = Experiment(plan, workspace=...).run(dataset)     # returns self
+    experiment.rows_                                              # one ConfigurationRow per configuration
+
+Every configuration is trained on the same splits (``stats.stratified_splits``), so the
+differences between rows come from the configurations, not from which pictures were kept
+aside; for "how many pictures are enough", smaller training sets are drawn from the training
+part of each split, nested (the 5 pictures per class are among the 10). The feature cache
+makes repeats and learning-curve points cheap: the frozen part's outputs depend on the
+pictures, not on the split. A configuration whose starting weights are missing offline is
+*skipped* (with the reason), never a failure of the whole experiment.
+
+Presets a teacher clicks: ``transfer_vs_scratch``, ``which_network``, ``how_many_pictures``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .backbones.registry import BACKBONES
+from .backbones.weights import WeightsUnavailableError, imagenet_weights_cached, library_weights_file
+from .settings import SettingsError, TrainingSettings
+from .understand.stats import accuracy_summary, per_class_counts, stratified_splits, summary
+
+log = logging.getLogger(__name__)
+
+EXPERIMENTS_DIR = "experiments"
+EXPERIMENT_FILE = "experiment.json"
+EXPERIMENT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One cell of the grid."""
+
+    backbone: str
+    weights: str = "imagenet"  # "imagenet", "none" or a weights file
+    learning_blocks: int = 0
+    augment: tuple[str, ...] = ()
+    per_class: int | None = None  # training pictures per class (None: all)
+
+    def settings(self, base: TrainingSettings) -> TrainingSettings:
+        blocks = 0 if self.weights == "none" else self.learning_blocks
+        return base.replace(backbone=self.backbone, weights=self.weights, learning_blocks=blocks,
+                            fine_tune_epochs=base.epochs if blocks else 0, augment=self.augment)
+
+    @property
+    def label(self) -> str:
+        """Short and unique within a grid: "MobileNetV2 (0.35) · ImageNet · head only · 10 per class"."""
+        spec = BACKBONES[self.backbone]
+        weights = {"imagenet": "ImageNet", "none": "from scratch"}.get(self.weights, f"file {Path(self.weights).name}")
+        parts = [spec.short_title, weights]
+        if self.weights != "none":
+            parts.append(f"top {self.learning_blocks} blocks fine-tuned" if self.learning_blocks else "head only")
+        if self.augment:
+            parts.append("augmented: " + "+".join(self.augment))
+        if self.per_class is not None:
+            parts.append(f"{self.per_class} per class")
+        return " · ".join(parts)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["augment"] = list(self.augment)
+        return data
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """What to compare, how often, and how long each training is."""
+
+    configurations: tuple[Configuration, ...]
+    repeats: int = 3
+    epochs: int = 5
+    input_size: int | None = None
+    validation_fraction: float = 0.2
+    seed: int = 0
+    name: str = "Experiment"
+    preset: str | None = None  # "transfer_vs_scratch" | "which_network" | "how_many_pictures"
+
+    def __post_init__(self):
+        if not self.configurations:
+            raise SettingsError("An experiment needs at least one configuration to train.")
+        if not 1 <= int(self.repeats) <= 20:
+            raise SettingsError(f"Repeats must be between 1 and 20; got {self.repeats}.")
+        for configuration in self.configurations:  # every setting checked before any work
+            configuration.settings(self.base_settings())
+
+    def base_settings(self) -> TrainingSettings:
+        return TrainingSettings(epochs=self.epochs, input_size=self.input_size,
+                                validation_fraction=self.validation_fraction, seed=self.seed)
+
+    @property
+    def trainings(self) -> int:
+        return len(self.configurations) * self.repeats
+
+    @classmethod
+    def grid(cls, backbones, learning_blocks=(0,), weights=("imagenet",), augment=((),), per_class=(None,),
+             **options) -> "ExperimentPlan":
+        """Every combination; from scratch ignores learning blocks (duplicates dropped)."""
+        seen, configurations = set(), []
+        for backbone in backbones:
+            for weight in weights:
+                if weight != "none" and not BACKBONES[str(backbone).lower()].pretrained:
+                    continue  # a network with no pretraining is compared from scratch only
+                for blocks in (learning_blocks if weight != "none" else (0,)):
+                    for changes in augment:
+                        for count in per_class:
+                            item = Configuration(str(backbone).lower(), str(weight), int(blocks), tuple(changes), count)
+                            if item not in seen:
+                                seen.add(item)
+                                configurations.append(item)
+        return cls(tuple(configurations), **options)
+
+    def estimate_seconds(self, pictures: int) -> float:
+        """A rough time for the whole plan on a laptop (from each backbone's typical speed at its
+        own size, scaled to the picture size): a pass over the pictures once per configuration on
+        the fast path, or about three passes an epoch when the whole network learns."""
+        total = 0.0
+        for configuration in self.configurations:
+            settings = configuration.settings(self.base_settings())
+            spec = settings.spec
+            n = pictures if configuration.per_class is None else min(pictures, configuration.per_class * 10)
+            scale = (settings.resolved_input_size / spec.input_size) ** 2
+            one_pass = n * scale / max(spec.pictures_per_second, 1)
+            if configuration.weights == "none" or settings.uses_fine_tuning or (
+                    settings.augment and not settings.uses_augmented_views):
+                per_repeat = 2 + 3 * one_pass * settings.total_epochs
+                once = 0.0
+            else:
+                per_repeat = 2 + 0.01 * settings.total_epochs * max(n // 32, 1)
+                once = one_pass * (1 + (settings.augment_views if settings.augment else 0))
+            total += once + per_repeat * self.repeats
+        return total
+
+    def to_dict(self) -> dict:
+        return {"configurations": [c.to_dict() for c in self.configurations], "repeats": self.repeats,
+                "epochs": self.epochs, "input_size": self.input_size, "validation_fraction": self.validation_fraction,
+                "seed": self.seed, "name": self.name, "preset": self.preset}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ExperimentPlan":
+        configurations = tuple(Configuration(c["backbone"], c.get("weights", "imagenet"), int(c.get("learning_blocks", 0)),
+                                             tuple(c.get("augment") or ()), c.get("per_class"))
+                               for c in data.get("configurations", []))
+        return cls(configurations, **{k: data[k] for k in ("repeats", "epochs", "input_size", "validation_fraction",
+                                                           "seed", "name", "preset") if k in data})
+
+
+# -- presets ------------------------------------------------------------------------------------------
+def transfer_vs_scratch(backbone: str = "mobilenet_v2", weights: str = "imagenet", epochs: int = 10,
+                        repeats: int = 3, input_size: int | None = None) -> ExperimentPlan:
+    """The lesson in one chart: the same network from ImageNet and from random weights, and a small CNN
+    from scratch; same pictures, same epochs."""
+    configurations = (Configuration(backbone, weights), Configuration(backbone, "none"), Configuration("small_cnn", "none"))
+    return ExperimentPlan(configurations, repeats, epochs, input_size, name="Transfer vs from scratch",
+                          preset="transfer_vs_scratch")
+
+
+WHICH_NETWORK = ("vgg16", "resnet50", "inception_v3", "mobilenet_v2")
+
+
+def which_network(backbones=WHICH_NETWORK, weights: str = "imagenet", epochs: int = 5, repeats: int = 3,
+                  input_size: int | None = None) -> ExperimentPlan:
+    """The lesson's VGG16, ResNet50 and InceptionV3, with MobileNetV2: the head trained on each."""
+    return ExperimentPlan(tuple(Configuration(b, weights) for b in backbones), repeats, epochs, input_size,
+                          name="Which network?", preset="which_network")
+
+
+def how_many_pictures(backbone: str = "mobilenet_v2", weights: str = "imagenet", per_class=(2, 5, 10, 20, 50, None),
+                      epochs: int = 5, repeats: int = 3, input_size: int | None = None) -> ExperimentPlan:
+    """A learning curve: accuracy against pictures per class, each point with repeats."""
+    return ExperimentPlan(tuple(Configuration(backbone, weights, per_class=n) for n in per_class), repeats, epochs,
+                          input_size, name="How many pictures are enough?", preset="how_many_pictures")
+
+
+# -- results ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RepeatResult:
+    configuration: int  # index in the plan
+    repeat: int
+    val_accuracy: float
+    per_class_accuracy: dict[str, float]
+    train_seconds: float
+    cache_hit: bool
+    train_pictures: int
+    history: dict[str, list[float]]
+
+
+@dataclass(frozen=True)
+class ConfigurationRow:
+    """One line of the results table: a configuration over its repeats."""
+
+    configuration: Configuration
+    repeats: int
+    val_accuracy_mean: float
+    val_accuracy_sd: float | None
+    val_accuracy_ci95: tuple[float, float] | None
+    train_seconds_mean: float
+    cache_reused: bool
+    model_parameters: int | None
+    latency_ms: float | None
+    per_class_accuracy: dict[str, float]  # mean over repeats
+    train_pictures: int  # mean training pictures per repeat
+    run: str | None = None  # the run folder kept (the first repeat's)
+
+    @property
+    def model_mb(self) -> float | None:
+        return None if self.model_parameters is None else self.model_parameters * 4 / 1e6
+
+    def to_dict(self) -> dict:
+        c = self.configuration
+        return {
+            "configuration": c.label, "backbone": c.backbone, "weights": c.weights,
+            "learning_blocks": c.learning_blocks, "augment": list(c.augment) or ["none"],
+            "per_class": "all" if c.per_class is None else c.per_class, "repeats": self.repeats,
+            "val_accuracy_mean": round(self.val_accuracy_mean, 4),
+            "val_accuracy_sd": None if self.val_accuracy_sd is None else round(self.val_accuracy_sd, 4),
+            "val_accuracy_ci95": None if self.val_accuracy_ci95 is None else [round(v, 4) for v in self.val_accuracy_ci95],
+            "train_seconds_mean": round(self.train_seconds_mean, 2), "cache_reused": self.cache_reused,
+            "model_mb": None if self.model_mb is None else round(self.model_mb, 2),
+            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+            "per_class_accuracy": {k: round(v, 4) for k, v in self.per_class_accuracy.items()},
+            "train_pictures": self.train_pictures, "run": self.run,
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    configuration: Configuration
+    reason: str
+
+
+class StopExperiment(Exception):
+    """Raised by a progress callback to stop the rest of an experiment."""
+
+
+class _CannotStart(Exception):
+    """This configuration cannot train here (its message says why); the others go on."""
+
+
+class Experiment:
+    """Runs an ExperimentPlan: ``run(dataset)`` returns self.
+
+    Learned state: ``rows_`` (ConfigurationRow per configuration that ran), ``repeats_``
+    (RepeatResult per training), ``skipped_`` (configurations that could not run, and why),
+    ``stopped_``, ``path_`` (the saved experiment folder, when a workspace is given)."""
+
+    def __init__(self, plan: ExperimentPlan, workspace=None, cache_dir=None, measure_latency: bool = True,
+                 save_runs: bool = True):
+        self.plan = plan
+        self.workspace = workspace
+        self.cache_dir = cache_dir
+        self.measure_latency = measure_latency
+        self.save_runs = save_runs
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """The training under way ends at its next step; the rest of the plan is not trained."""
+        self._stop.set()
+        trainer = getattr(self, "_trainer", None)
+        if trainer is not None:
+            trainer.request_stop()
+
+    def run(self, dataset, on_progress=None) -> "Experiment":
+        """Train every configuration on the same splits. ``on_progress(done, total, label)`` after each training."""
+        self.rows_, self.repeats_, self.skipped_, self.stopped_ = [], [], [], False
+        self.started_ = time.strftime("%Y-%m-%dT%H:%M:%S")
+        self.id_ = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(self.plan.name)}"
+        self._dataset = dataset
+        splits = stratified_splits(dataset, self.plan.repeats, self.plan.validation_fraction, self.plan.seed)
+        done, total = 0, self.plan.trainings
+        for index, configuration in enumerate(self.plan.configurations):
+            if self._stop.is_set():
+                self.stopped_ = True
+                break
+            reason = self._cannot_start(configuration)
+            if reason:
+                self.skipped_.append(Skipped(configuration, reason))
+                done += self.plan.repeats
+                continue
+            try:
+                self._run_configuration(index, configuration, splits, on_progress, done, total)
+            except (WeightsUnavailableError, _CannotStart) as error:
+                self.skipped_.append(Skipped(configuration, str(error)))
+            except StopExperiment:
+                self.stopped_ = True
+                break
+            done += self.plan.repeats
+        if self.workspace is not None:
+            self.path_ = self.save(Path(self.workspace) / EXPERIMENTS_DIR / self.id_)
+        return self
+
+    def _run_configuration(self, index, configuration, splits, on_progress, done, total) -> None:
+        from .runs import claim_run_folder, save_run
+        from .training import Trainer
+
+        settings = configuration.settings(self.plan.base_settings())
+        results, kept_run, parameters = [], None, None
+        for repeat, (train, val) in enumerate(splits):
+            if self._stop.is_set():
+                raise StopExperiment()
+            if configuration.per_class is not None:
+                train = per_class_counts(self._dataset, train, configuration.per_class, self.plan.seed + repeat)
+            trainer = self._trainer = Trainer(settings.replace(seed=self.plan.seed + repeat), cache_dir=self.cache_dir)
+            try:
+                trainer.fit(self._dataset, train, val)
+            except ValueError as error:  # e.g. a weights file made for another network
+                if repeat:
+                    raise
+                raise _CannotStart(str(error)) from None
+            if trainer.stopped_ and self._stop.is_set():
+                raise StopExperiment()
+            results.append(self._repeat_result(index, repeat, trainer))
+            parameters = int(trainer.model_.model.count_params())
+            if repeat == 0 and self.save_runs and self.workspace is not None:
+                name = f"{self.plan.name}: {configuration.label}"
+                folder = claim_run_folder(self.workspace, configuration.backbone)
+                kept_run = save_run(trainer, self._dataset, folder, name=name,
+                                    extra={"experiment": self.id_}).path.name
+            if on_progress is not None:
+                on_progress(done + repeat + 1, total, configuration.label)
+        self.repeats_ += results
+        latency = self._latency(settings) if self.measure_latency else None
+        self.rows_.append(_row(configuration, results, parameters, latency, kept_run))
+
+    def _repeat_result(self, index: int, repeat: int, trainer) -> RepeatResult:
+        truth = np.asarray(self._dataset.labels)[trainer.val_indices_]
+        predicted = trainer.val_probabilities_.argmax(axis=1)
+        per_class = {name: float((predicted[truth == c] == c).mean()) for c, name in enumerate(trainer.class_names_)
+                     if (truth == c).any()}
+        return RepeatResult(index, repeat, float(trainer.val_accuracy_), per_class, float(trainer.train_seconds_),
+                            bool(trainer.feature_cache_hit_), len(trainer.train_indices_),
+                            {k: [float(v) for v in values] for k, values in trainer.history_.items()})
+
+    def _cannot_start(self, configuration: Configuration) -> str | None:
+        """Why a configuration cannot start here (asked once per network and size), or None."""
+        known = self.__dict__.setdefault("_weights_checked", {})
+        key = (configuration.backbone, configuration.weights, self.plan.input_size)
+        if key not in known:
+            known[key] = _missing_weights(configuration, self.plan.input_size)
+        return known[key]
+
+    @staticmethod
+    def _latency(settings: TrainingSettings) -> float | None:
+        from .speed import prediction_milliseconds
+
+        try:
+            return prediction_milliseconds(settings.backbone, settings.input_size)
+        except Exception as error:  # a speed figure is a bonus: never fail the experiment for it
+            log.warning("Could not time one picture for %s: %s", settings.backbone, error)
+            return None
+
+    # -- storing ------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"format": EXPERIMENT_FORMAT, "id": self.id_, "created": self.started_, "plan": self.plan.to_dict(),
+                "rows": [row.to_dict() for row in self.rows_],
+                "repeats": [asdict(r) for r in self.repeats_],
+                "skipped": [{"configuration": s.configuration.label, "reason": s.reason} for s in self.skipped_],
+                "stopped": self.stopped_}
+
+    def save(self, folder) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / (EXPERIMENT_FILE + ".tmp")
+        temporary.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        temporary.replace(folder / EXPERIMENT_FILE)
+        return folder
+
+
+def _row(configuration, results: list[RepeatResult], parameters, latency, run) -> ConfigurationRow:
+    accuracy = accuracy_summary([r.val_accuracy for r in results])
+    classes = sorted({name for r in results for name in r.per_class_accuracy})
+    per_class = {name: float(np.mean([r.per_class_accuracy[name] for r in results if name in r.per_class_accuracy]))
+                 for name in classes}
+    return ConfigurationRow(configuration, len(results), accuracy.mean, accuracy.sd, accuracy.ci95,
+                            summary([r.train_seconds for r in results]).mean, any(r.cache_hit for r in results),
+                            parameters, latency, per_class, int(np.mean([r.train_pictures for r in results])), run)
+
+
+def _missing_weights(configuration: Configuration, input_size) -> str | None:
+    """Why this configuration cannot start here (ImageNet weights not on this computer and no way to
+    download them), or None. A download that works on the user's machine is left to Keras."""
+    if configuration.weights != "imagenet":
+        return None
+    spec = BACKBONES[configuration.backbone]
+    if imagenet_weights_cached(spec, input_size):
+        return None
+    from .backbones.download import ensure_imagenet_weights
+
+    try:
+        ensure_imagenet_weights(spec, input_size)
+    except WeightsUnavailableError:
+        hint = " (a weights file you added is on this computer: compare with it instead)" if library_weights_file(spec) else ""
+        return f"its ImageNet weights are not on this computer and could not be downloaded{hint}"
+    return None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:40] or "experiment"
+
+
+def list_experiments(workspace) -> list[dict]:
+    """Saved experiments in ``workspace``, newest first (each experiment.json's contents)."""
+    folder = Path(workspace) / EXPERIMENTS_DIR
+    found = []
+    for child in sorted(folder.iterdir(), reverse=True) if folder.is_dir() else []:
+        try:
+            found.append(json.loads((child / EXPERIMENT_FILE).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+__all__ = ["Configuration", "ConfigurationRow", "Experiment", "ExperimentPlan", "RepeatResult", "Skipped",
+           "StopExperiment", "how_many_pictures", "list_experiments", "transfer_vs_scratch", "which_network"]
