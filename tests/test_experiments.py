@@ -138,3 +138,17 @@ def test_an_experiment_runs_as_a_job_with_progress(demo_dataset_96, mobilenet_03
     snapshot = job.snapshot()
     assert snapshot["phase"] == "done" and (snapshot["done"], snapshot["total"]) == (2, 2) and snapshot["error"] is None
     assert len(snapshot["rows"]) == 1 and (tmp_path / "ws" / "experiments").is_dir()
+
+
+def test_lesson_files_carry_experiments_and_their_runs(experiment, demo_dataset_96, tmp_path):
+    from tlcore.projects import open_project, save_project
+
+    result, _, base = experiment
+    lesson = save_project(tmp_path / "lesson.tlproject", demo_dataset_96, {}, [], name="Shapes",
+                          experiments=[result.path_])
+    project = open_project(lesson, tmp_path / "ws2", work_dir=tmp_path / "work", image_size=96)
+    assert project.experiments == [result.id_]
+    (saved,) = list_experiments(tmp_path / "ws2")
+    kept = {row["run"] for row in saved["rows"]}
+    assert kept == {run.path.name for run in project.runs} and len(kept) == 2
+    assert all((tmp_path / "ws2" / name / "model.keras").is_file() for name in kept)

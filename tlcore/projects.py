@@ -4,6 +4,7 @@
       project.json          name, classes, settings, the runs it holds
       pictures/<class>/...  the pictures, one folder per class
       runs/<run>/...        run folders (model.keras, labels.txt, run.json, validation/)
+      experiments/<id>/experiment.json   experiments (their table; their runs are under runs/)
 
 A lesson file from elsewhere is untrusted. Opening one reads and checks project.json first
 (every class and run it names must be one safe folder name), then unpacks with the same
@@ -36,6 +37,7 @@ from .data.sources import (
     safe_name,
     unpack_zip,
 )
+from .experiments import EXPERIMENT_FILE, EXPERIMENTS_DIR
 from .runs import Run, load_run
 
 PROJECT_FORMAT = 1
@@ -55,6 +57,7 @@ class Project:
     dataset: ImageDataset
     settings: dict = field(default_factory=dict)
     runs: list[Run] = field(default_factory=list)
+    experiments: list[str] = field(default_factory=list)  # ids, now in the workspace's experiments/
 
 
 @dataclass(frozen=True)
@@ -65,23 +68,29 @@ class Manifest:
     classes: tuple[str, ...]
     settings: dict
     runs: tuple[str, ...]
+    experiments: tuple[str, ...] = ()
 
 
-def save_project(path, dataset: ImageDataset, settings: dict | None = None, runs=(), name: str = "Lesson") -> Path:
-    """Write ``dataset``'s pictures, ``settings`` and ``runs`` (Run objects or folders) into one file.
+def save_project(path, dataset: ImageDataset, settings: dict | None = None, runs=(), name: str = "Lesson",
+                 experiments=()) -> Path:
+    """Write ``dataset``'s pictures, ``settings``, ``runs`` (Run objects or folders) and ``experiments``
+    (experiment folders, whose kept runs are added to ``runs``) into one file.
 
     Written to "<path>.partial" and renamed, so a half-written lesson never has the real name.
     Raises ValueError, before writing, for a class or run folder name ``open_project`` would refuse."""
     path = Path(path)
     runs = [r if isinstance(r, Run) else load_run(r) for r in runs]
-    for kind, names in (("class", dataset.class_names), ("run folder", [r.path.name for r in runs])):
+    experiments = [Path(folder) for folder in experiments]
+    runs += _runs_of_experiments(experiments, {r.path.name for r in runs})
+    for kind, names in (("class", dataset.class_names), ("run folder", [r.path.name for r in runs]),
+                        ("experiment", [e.name for e in experiments])):
         for item in names:
             if problem := name_problem(item):
                 raise ValueError(f"The {kind} name '{item}' {problem}; rename it before saving the lesson.")
     manifest = {
         "format": PROJECT_FORMAT, "name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "classes": list(dataset.class_names), "settings": settings or {},
-        "runs": [r.path.name for r in runs],
+        "runs": [r.path.name for r in runs], "experiments": [e.name for e in experiments],
     }
     partial = path.with_name(path.name + ".partial")
     try:
@@ -95,6 +104,8 @@ def save_project(path, dataset: ImageDataset, settings: dict | None = None, runs
                 for file in sorted(run.path.rglob("*")):
                     if file.is_file():
                         archive.write(file, f"runs/{run.path.name}/{file.relative_to(run.path).as_posix()}")
+            for folder in experiments:
+                archive.write(folder / EXPERIMENT_FILE, f"experiments/{folder.name}/{EXPERIMENT_FILE}")
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
@@ -121,11 +132,15 @@ def open_project(source, workspace, work_dir=None, image_size: int = DEFAULT_IMA
         if not (work / "pictures").is_dir():
             raise LessonFileError(f"This lesson file holds no pictures (it has no pictures/ folder). {_AGAIN}")
         dataset = ImageDataset.from_unpacked(_pictures_part(unpacked), image_size=image_size)
-        runs = _copy_runs(_checked_runs(work, manifest), Path(workspace))
+        found = _checked_runs(work, manifest)
+        experiments = _checked_experiments(work, manifest)
+        runs = _copy_runs(found, Path(workspace))
+        renamed = {name: run.path.name for (name, _), run in zip(found, runs)}
+        kept = _copy_experiments(experiments, Path(workspace), renamed)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return Project(manifest.name, dataset, manifest.settings, runs)
+    return Project(manifest.name, dataset, manifest.settings, runs, kept)
 
 
 def read_manifest(source) -> Manifest:
@@ -173,7 +188,7 @@ def _checked_manifest(data) -> Manifest:
     if not isinstance(settings, dict):
         raise LessonFileError(damaged.format("has settings that are not a list of settings"))
     named = {}
-    for key, kind in (("classes", "class"), ("runs", "run")):
+    for key, kind in (("classes", "class"), ("runs", "run"), ("experiments", "experiment")):
         items = data.get(key, [])
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
             raise LessonFileError(damaged.format(f"has '{key}' that is not a list of names"))
@@ -184,12 +199,12 @@ def _checked_manifest(data) -> Manifest:
                     f"folder name (the name {problem}). Nothing was opened or written."
                 )
         named[key] = tuple(dict.fromkeys(items))
-    return Manifest(name, named["classes"], settings, named["runs"])
+    return Manifest(name, named["classes"], settings, named["runs"], named["experiments"])
 
 
 def _lesson_members(manifest: Manifest):
     """What of the zip is unpacked: project.json, pictures under pictures/, the listed runs."""
-    listed = set(manifest.runs)
+    listed, experiments = set(manifest.runs), set(manifest.experiments)
 
     def policy(parts: tuple[str, ...]) -> str:
         if parts == (MANIFEST,):
@@ -197,6 +212,8 @@ def _lesson_members(manifest: Manifest):
         if parts[0] == "pictures":
             return PICTURE
         if parts[0] == "runs" and len(parts) >= 2 and parts[1] in listed:
+            return FILE
+        if len(parts) == 3 and parts[0] == "experiments" and parts[1] in experiments and parts[2] == EXPERIMENT_FILE:
             return FILE
         return LEAVE_OUT
 
@@ -231,6 +248,51 @@ def _checked_runs(work: Path, manifest: Manifest) -> list[tuple[str, Path]]:
             ) from None
         found.append((name, folder))
     return found
+
+
+def _runs_of_experiments(folders: list[Path], already: set[str]) -> list[Run]:
+    """The runs an experiment kept (one per configuration), found beside it in the workspace."""
+    runs = []
+    for folder in folders:
+        data = json.loads((folder / EXPERIMENT_FILE).read_text(encoding="utf-8"))
+        for row in data.get("rows", []):
+            name = row.get("run")
+            run_folder = folder.parent.parent / name if isinstance(name, str) else None
+            if run_folder is not None and name not in already and (run_folder / "model.keras").is_file():
+                runs.append(load_run(run_folder))
+                already.add(name)
+    return runs
+
+
+def _checked_experiments(work: Path, manifest: Manifest) -> list[tuple[str, dict]]:
+    """(id, contents) of each listed experiment that is there: a JSON object, nothing more."""
+    found = []
+    for name in manifest.experiments:
+        file = work / "experiments" / name / EXPERIMENT_FILE
+        if not file.is_file():
+            continue
+        try:
+            data = json.loads(file.read_text(encoding="utf-8")) if file.stat().st_size <= MAX_MANIFEST_BYTES * 5 else None
+        except (UnicodeDecodeError, ValueError):
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("rows", []), list):
+            raise LessonFileError(f"The experiment '{_short(name)}' in this lesson is damaged. {_AGAIN}")
+        found.append((name, data))
+    return found
+
+
+def _copy_experiments(found: list[tuple[str, dict]], workspace: Path, renamed: dict[str, str]) -> list[str]:
+    """Write each experiment into the workspace's experiments/ (its runs renamed as they were copied)."""
+    kept = []
+    for name, data in found:
+        for row in data.get("rows", []):
+            if isinstance(row, dict) and row.get("run") in renamed:
+                row["run"] = renamed[row["run"]]
+        target = workspace / EXPERIMENTS_DIR / name
+        target.mkdir(parents=True, exist_ok=True)
+        (target / EXPERIMENT_FILE).write_text(json.dumps(data, indent=2), encoding="utf-8")
+        kept.append(name)
+    return kept
 
 
 def _copy_runs(found: list[tuple[str, Path]], workspace: Path) -> list[Run]:
