@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project, ahe
 import streamlit as st  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from studio import camera, ui  # noqa: E402
+from studio import camera, widgets  # noqa: E402
 
 st.set_page_config(page_title="Camera harness", layout="wide")
-ui.apply_style()
+widgets.apply_style()
 PICTURES = Path(os.environ.get("CAMERA_HARNESS_PICTURES", "camera-pictures"))
 
 
