@@ -53,6 +53,7 @@ def bring_section(data: ImageDataset) -> None:
                                    camera_section, demo_section)):
         with tab:
             if section is camera_section and tab.open is False:  # closed: the camera is off, not hidden
+                camera.finish_recording(CAMERA_KEY, save_recorded)  # a burst still recording is kept
                 st.caption("The camera turns on only while this tab is open.")
                 continue
             section(data)
@@ -269,7 +270,8 @@ def add_camera_pictures(class_name: str, pictures: list) -> camera.Saved:
 
 def with_camera_pictures(base: ImageDataset, class_name: str, pictures: list) -> tuple[ImageDataset, camera.Saved]:
     """``base`` with the pictures in ``class_name``; the note says only what was left out, and why."""
-    items = [(class_name, f"camera_{number:04d}.jpg", jpeg_bytes(picture)) for number, picture in enumerate(pictures, 1)]
+    items = [(class_name, f"camera_{number:04d}.jpg", jpeg_bytes(picture))
+             for number, picture in enumerate(pictures, 1)]
     try:
         bigger = base.added(unclashing(base, items), state.work_dir())
     except OSError as error:

@@ -84,7 +84,8 @@ def live_section(run, show_where: bool, not_sure: float) -> None:
         saved = add_camera_pictures(class_name, frames)
         if not saved.joined:
             return saved
-        return camera.Saved(saved.joined, f"{saved.note} Train again on “{state.dataset_name()}” to teach the model.")
+        return camera.Saved(saved.joined,
+                            f"{saved.note} Train again on “{state.dataset_name()}” to teach the model.")
 
     camera.live_section(run, not_sure, key="test_live", on_add=add_frame, show_where=show_where)
 

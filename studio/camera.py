@@ -1,6 +1,7 @@
 """Camera sections any page can call: record bursts into a class, and live answers.
 
     record_section(class_names, on_save, key)         # Data page: hold the camera, switch Record on and off
+    finish_recording(key, on_save)                    # ...and where it is not drawn: keep what was recorded
     frozen = live_section(run, threshold, key, ...)   # Test page: answers follow the camera
 
 Each is a plain function drawing into the current container, with explicit widget keys
@@ -29,7 +30,7 @@ THUMBNAIL_WIDTH = 52
 COUNTER_EVERY = 0.5  # seconds between counter updates while the camera is on
 ANSWER_EVERY = 0.25  # seconds between live answers shown
 HEATMAP_EVERY = 1.0  # seconds between Grad-CAM maps (each costs several answers)
-
+WAITING_FOR_BROWSER = "Asking the browser about cameras… (the preview appears here)"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,6 @@ class Saved:
 
 
 OnSave = Callable[[str, list], "Saved | None"]  # (class name, pictures); None: all joined, nothing to say
-WAITING_FOR_BROWSER = "Asking the browser about cameras… (the preview appears here)"
 
 
 def _camera(key: str):
@@ -80,10 +80,10 @@ def record_section(class_names: Sequence[str], on_save: OnSave, key: str,
     """Camera preview; beside it the class, the Record switch, the count and the last pictures.
 
     ``on_save(class_name, pictures)`` gets each burst once, when Record is switched off (or the
-    camera stops): square RGB uint8 arrays, never mirrored. It returns a ``Saved`` (how many
-    joined, and a sentence shown with the count) or None. A ValueError or OSError it raises is shown, and
-    the burst is kept to be saved again (nothing is lost). ``where()`` draws the page's own
-    lines under the count (say, where the pictures go)."""
+    camera stops), before the page's next run: square RGB uint8 arrays, never mirrored. It
+    returns a ``Saved`` (how many joined, and a sentence shown with the count) or None. A
+    ValueError or OSError it raises is shown, and the burst is kept to be saved again (nothing
+    is lost). ``where()`` draws the page's own lines under the count (where the pictures go)."""
     preview_column, record_column = st.columns([5, 4], gap="medium")
     with preview_column:
         feed, playing = _camera(key)
@@ -92,8 +92,7 @@ def record_section(class_names: Sequence[str], on_save: OnSave, key: str,
     if not playing and (st.session_state.get(record_key) or recorder.recording):
         st.session_state[record_key] = False  # no camera, no recording (set before the switch is drawn)
         recorder.stop()
-        if _finish_burst(key, on_save):
-            st.rerun()  # the page above this section shows the new pictures
+        _finish_burst(key, on_save)
     with record_column:
         class_column, rate_column = st.columns([3, 2])
         with class_column:
@@ -109,6 +108,17 @@ def record_section(class_names: Sequence[str], on_save: OnSave, key: str,
         _unsaved_bursts(key, on_save)
         if where is not None:
             where()
+
+
+def finish_recording(key: str, on_save: OnSave) -> bool:
+    """Where the section is not drawn (its tab closed): end a burst still recording and save it.
+
+    True if pictures were saved."""
+    recorder = feed_for(key).recorder
+    if not isinstance(recorder, FrameRecorder) or not (recorder.recording or st.session_state.get(f"{key}-burst")):
+        return False
+    recorder.stop()
+    return _finish_burst(key, on_save)
 
 
 def _rate_index(rate: float) -> int:
@@ -205,7 +215,8 @@ def _recording_panel(recorder: FrameRecorder, key: str, ticking: bool) -> None:
         with st.container(key=f"{key}-counter"):
             if burst is not None and recorder.recording:
                 widgets.result_card(f"Recording into {burst.label}", words.plural(len(burst.pictures), "picture"),
-                                    f"{recorder.rate:g} a second · switch Record off to keep them", tone="warn", small=True)
+                                    f"{recorder.rate:g} a second · switch Record off to keep them",
+                                    tone="warn", small=True)
                 shown = burst.thumbnails
             elif last is not None:
                 widgets.result_card(f"Recorded into {last.label}", words.plural(last.saved.joined, "picture"),
