@@ -87,7 +87,11 @@ def live_section(run, show_where: bool, not_sure: float) -> None:
         return camera.Saved(saved.joined,
                             f"{saved.note} Train again on “{state.dataset_name()}” to teach the model.")
 
-    camera.live_section(run, not_sure, key="test_live", on_add=add_frame, show_where=show_where)
+    current = state.dataset()
+    known = [name for name in run.class_names if current is not None and name in current.class_names]
+    # Only into classes the picture set has: a frame must not start a class of one picture.
+    camera.live_section(run, not_sure, key="test_live", on_add=add_frame if known else None, class_names=known,
+                        show_where=show_where)
 
 
 def held_back_section(run) -> list[tuple[str, bytes, str]]:
