@@ -43,11 +43,12 @@ FAKE_CAMERA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-st
 PROJECTOR = {"width": 1280, "height": 720}
 RATE = 5  # the default recording rate
 HOLD_SECONDS = 10.0  # one hold of Record per class: about 50 pictures
-RECORDED_PER_CLASS = 5  # pictures in each class's video, each held 2 s
+RECORDED_PER_CLASS = 5  # pictures in each class's video, each held 2.4 s
 UNSEEN_PER_CLASS = 12  # pictures the model never saw, to choose the live ones from
 STEP_MS = 90_000  # one page's script run on two busy cores (the first imports TensorFlow)
 TRAIN_TIMEOUT_S = 240
 NOISE = 3.0  # a camera's grain: no two frames of a still picture are identical
+VIDEO_SECONDS = 12.0  # every video the fake camera plays is this long
 
 
 # -- material ------------------------------------------------------------------------------------
@@ -89,9 +90,18 @@ def material(tmp_path_factory):
 
 
 def show_on_camera(video: Path, pictures, seconds_each: float) -> None:
-    """What the fake camera plays next. Written in place, header unchanged: Chromium keeps the file
-    open while any page uses the camera and reads it frame by frame (a new file would go unseen)."""
-    write_y4m(video, [framed(p) for p in pictures], seconds_each=seconds_each, noise=NOISE)
+    """What the fake camera plays next, in a video of VIDEO_SECONDS (the pictures repeat to fill it).
+
+    Chromium keeps the file open while any page uses the camera and reads it frame by frame, so
+    a new file would go unseen and a file cut short stops the camera: the new frames are written
+    over the old ones in one go, the same length and header."""
+    scratch = video.with_suffix(".next")
+    repeats = max(1, round(VIDEO_SECONDS / (seconds_each * len(pictures))))
+    write_y4m(scratch, [framed(p) for p in pictures] * repeats, seconds_each=seconds_each, noise=NOISE)
+    content = scratch.read_bytes()
+    with open(video, "r+b" if video.exists() else "wb") as file:
+        file.write(content)
+        file.truncate()
 
 
 # -- driving the page ----------------------------------------------------------------------------
@@ -153,15 +163,17 @@ def name_new_class(page, name: str) -> None:
     wait_rerun(page, STEP_MS)
 
 
-def hold_record(page, seconds: float) -> tuple[float, str]:
+def hold_record(page, name: str, seconds: float) -> tuple[float, str]:
     """Record for about ``seconds``; (seconds between the two switches, the counter's words after)."""
+    record = widget(page, "data_camera-record").locator("input")
     switch(page, "data_camera-record")
+    assert record.is_checked(), "Record did not switch on"
     started = time.monotonic()
     page.wait_for_timeout(seconds * 1000)
     switch(page, "data_camera-record")
     held = time.monotonic() - started
     counter = widget(page, "data_camera-counter")
-    counter.get_by_text("Recorded into").wait_for(timeout=STEP_MS)
+    counter.get_by_text(f"Recorded into {name}").wait_for(timeout=STEP_MS)
     return held, " ".join(counter.inner_text().split())
 
 
@@ -171,12 +183,12 @@ def record_classes(page, material, video: Path, url: str) -> dict[str, tuple[flo
     open_tab(page, "Camera")
     held = {}
     for number, name in enumerate(material["classes"]):
-        show_on_camera(video, material["recorded"][name], seconds_each=HOLD_SECONDS / RECORDED_PER_CLASS)
+        show_on_camera(video, material["recorded"][name], seconds_each=VIDEO_SECONDS / RECORDED_PER_CLASS)
         if not number:
             camera_on(page, "data_camera", ".st-key-data_camera-mirror input")
         name_new_class(page, name)
         page.wait_for_selector(".st-key-data_camera-record input:not([disabled])", timeout=STEP_MS)
-        held[name] = hold_record(page, HOLD_SECONDS)
+        held[name] = hold_record(page, name, HOLD_SECONDS)
         fail_on_error(page)
     return held
 
@@ -303,7 +315,7 @@ def test_teacher_records_trains_and_sees_live_answers(material):
     from playwright.sync_api import sync_playwright
 
     base, video = material["base"], material["base"] / "camera.y4m"
-    show_on_camera(video, material["recorded"][material["classes"][0]], 2.0)
+    show_on_camera(video, material["recorded"][material["classes"][0]], VIDEO_SECONDS / RECORDED_PER_CLASS)
     env = {"TLCORE_WORKSPACE": str(base / "workspace"), "TLCORE_CACHE_DIR": str(base / "cache"),
            "KERAS_HOME": str(base / "keras"), "TF_CPP_MIN_LOG_LEVEL": "2",
            "TMPDIR": str(base / "tmp")}  # the session's work folder, where recorded pictures are written
