@@ -1,19 +1,30 @@
-"""Data: the session's picture set. Load a zip, a folder, class by class or from the webcam;
-rename, delete and thin out classes (without decoding the pictures again). No TensorFlow here."""
+"""Data: the session's picture set. Load a zip, a folder, class by class or record bursts with
+the camera; rename, delete and thin out classes (without decoding the pictures again).
+No TensorFlow here."""
 
 from __future__ import annotations
 
+import io
+import os
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
+from PIL import Image
 
-from studio import navigation, state, widgets
+from studio import camera, navigation, state, widgets
 from studio.words import md, plural
-from tlcore.data import DatasetError, ImageDataset, UnsafeArchiveError, folder_upload_items
+from tlcore.data import DatasetError, DatasetReport, ImageDataset, UnsafeArchiveError, folder_upload_items, safe_name
+from tlcore.data.report import MIN_PICTURES_PER_CLASS
 from tlcore.data.sources import PICTURE_EXTENSIONS
 
 FLASH = "data_flash"
-BASKET = "data_cam_basket"
+CAMERA_KEY = "data_camera"
+CAMERA_TAB = ":material/photo_camera: Camera"
+CAMERA_SET_NAME = "Camera pictures"
+CAMERA_DRAFT = "data_camera_draft"  # a camera set with fewer than two classes yet (the demo stays meanwhile)
+INTO_DEMO = "data_camera_into_demo"
+CAMERA_JPEG_QUALITY = 92
 PICTURE_TYPES = sorted(ext.lstrip(".") for ext in PICTURE_EXTENSIONS)
 THUMBNAILS_PER_CLASS = 8
 THUMBNAIL_WIDTH = 100
@@ -24,18 +35,28 @@ def render() -> None:
     st.title("Your pictures")
     data = state.ensure_dataset()
     widgets.show_flash(FLASH, details_title="What was found")
+    # The ways to bring pictures come first: the camera's preview, Record switch, count and last
+    # pictures then fit on the first screen of a projector (1280×720).
+    bring_section(data)
     summary_section(data)
     findings_section(data.report)
-    st.header("Bring your own pictures")
-    tabs = st.tabs([":material/folder_zip: A zip file", ":material/folder_open: A folder",
-                    ":material/label: Class by class", ":material/photo_camera: Webcam",
-                    ":material/category: The demo"], key="data_tabs")
-    for tab, section in zip(tabs, (zip_section, folder_section, class_by_class_section,
-                                   webcam_section, demo_section)):
-        with tab:
-            section(data)
     classes_section(data)
     navigation.link("model", "Next: choose the network")
+
+
+def bring_section(data: ImageDataset) -> None:
+    st.markdown("**Bring your own pictures**, or keep the demo:")
+    tabs = st.tabs([":material/folder_zip: A zip file", ":material/folder_open: A folder",
+                    ":material/label: Class by class", CAMERA_TAB, ":material/category: The demo"],
+                   key="data_tabs", on_change="rerun")
+    for tab, section in zip(tabs, (zip_section, folder_section, class_by_class_section,
+                                   camera_section, demo_section)):
+        with tab:
+            if section is camera_section and tab.open is False:  # closed: the camera is off, not hidden
+                camera.finish_recording(CAMERA_KEY, save_recorded)  # a burst still recording is kept
+                st.caption("The camera turns on only while this tab is open.")
+                continue
+            section(data)
 
 
 # -- what the set holds ------------------------------------------------------------------------------
@@ -100,12 +121,6 @@ def loaded_words(data: ImageDataset) -> str:
     if report.folders:
         text += f" {plural(len(report.folders), 'folder was', 'folders were')} skipped (see the list below)."
     return text
-
-
-def items_of(data: ImageDataset):
-    """The set's files as (class, file name, bytes): to add new pictures to them."""
-    for path, name, label in zip(data.paths, data.names, data.labels.tolist()):
-        yield data.class_names[label], name.rsplit("/", 1)[-1], Path(path).read_bytes()
 
 
 def rebuild(items, name: str) -> bool:
@@ -193,58 +208,133 @@ def build_from_classes(data: ImageDataset, chosen: list, add_to: bool, generatio
         st.error("Two classes have the same name; give each class its own name.")
     else:
         items = [(name, f.name, f.getvalue()) for name, files in chosen for f in files]
-        if add_to:
-            items = list(items_of(data)) + items
-        if rebuild(items, state.dataset_name() if add_to else "Your classes"):
+        done = add_pictures(data, items) if add_to else rebuild(items, "Your classes")
+        if done:
             st.session_state["data_cls_generation"] = generation + 1  # empty uploaders
         st.rerun()
 
 
-def webcam_section(data: ImageDataset) -> None:
-    """Photos from the webcam into a class (st.camera_input: one click a photo).
-
-    To be replaced by the live camera, ``studio.camera.record_section(...)``: swap this call."""
-    st.markdown("Take photos with the webcam, each into a class. When you have a few per class, "
-                "add them to the set.")
-    if st.toggle("Turn the webcam on", key="data_cam_on"):
-        take_photo(data)
-    basket = st.session_state.get(BASKET, [])
-    if basket:
-        photo_basket(data, basket)
+def camera_section(data: ImageDataset) -> None:
+    """Bursts from the camera into a class: the preview, and beside it the class, Record and the count."""
+    draft = camera_draft()
+    target = draft if draft is not None else data
+    camera.record_section(target.class_names if target is not None else [], save_recorded, key=CAMERA_KEY,
+                          where=lambda: camera_target_words(draft))
 
 
-def take_photo(data: ImageDataset) -> None:
-    options = list(data.class_names) + ["A new class…"]
-    picked = st.selectbox("The next photo shows", options, key="data_cam_class")
-    if picked == "A new class…":
-        picked = st.text_input("Name of the new class", key="data_cam_new_class").strip()
-    photo = st.camera_input("Take a photo", key="data_cam")
-    if widgets.new_upload("data_cam", photo):
-        if picked:
-            basket = st.session_state.setdefault(BASKET, [])
-            basket.append((picked, f"webcam_{len(basket) + 1:03d}.jpg", photo.getvalue()))
-        else:
-            st.error("Type a name for the new class first, then take the photo again.")
+def camera_draft() -> ImageDataset | None:
+    """The camera set being started, while the demo is the session's set (None: record into the session's set)."""
+    if not state.is_demo() or st.session_state.get(INTO_DEMO):
+        return None
+    return st.session_state.get(CAMERA_DRAFT) or empty_set()
 
 
-def photo_basket(data: ImageDataset, basket: list) -> None:
-    counts: dict[str, int] = {}
-    for class_name, _, _ in basket:
-        counts[class_name] = counts.get(class_name, 0) + 1
-    st.markdown("**Photos taken:** " + ", ".join(f"{md(c)}: {n}" for c, n in counts.items()))
-    st.image([photo_bytes for _, _, photo_bytes in basket[-8:]], width=100)
-    row = st.container(horizontal=True)
-    if row.button(f"Add {plural(len(basket), 'photo')} to the current set", key="data_cam_append", type="primary"):
-        if rebuild(list(items_of(data)) + basket, state.dataset_name()):
-            st.session_state[BASKET] = []
-        st.rerun()
-    if row.button("Start a new set with these photos only", key="data_cam_new"):
-        if rebuild(basket, "Webcam photos"):
-            st.session_state[BASKET] = []
-        st.rerun()
-    if row.button("Throw these photos away", key="data_cam_clear"):
-        st.session_state[BASKET] = []
-        st.rerun()
+def camera_target_words(draft: ImageDataset | None) -> None:
+    """Under the class picker: where the recorded pictures go."""
+    if state.is_demo():
+        if draft is not None and len(draft):
+            counts = ", ".join(f"{md(c)} {n}" for c, n in draft.counts.items())
+            st.caption(f"Into a new set, “{CAMERA_SET_NAME}” ({counts}): yours once it has two classes.")
+        elif draft is not None:
+            st.caption(f"Into a new set, “{CAMERA_SET_NAME}” (the demo stays until it has two classes).")
+        st.checkbox("Add to the demo instead", key=INTO_DEMO)
+    else:
+        st.caption(f"Into your picture set, “{md(state.dataset_name())}”.")
+
+
+def save_recorded(class_name: str, pictures: list) -> camera.Saved:
+    """Record's ``on_save``: a burst joins its class (of the camera set being started, or of the session's set)."""
+    draft = camera_draft()
+    if draft is None:
+        return add_camera_pictures(class_name, pictures)
+    bigger, saved = with_camera_pictures(draft, class_name, pictures)
+    if len(bigger.class_names) >= 2 and min(bigger.counts.values()) >= MIN_PICTURES_PER_CLASS:
+        st.session_state.pop(CAMERA_DRAFT, None)
+        state.set_dataset(bigger, CAMERA_SET_NAME)
+        return camera.Saved(saved.joined, f"“{CAMERA_SET_NAME}” is now your picture set. {saved.note}".strip())
+    st.session_state[CAMERA_DRAFT] = bigger
+    return camera.Saved(saved.joined, f"Record a second class to use them. {saved.note}".strip())
+
+
+def add_camera_pictures(class_name: str, pictures: list) -> camera.Saved:
+    """Camera pictures (square RGB arrays) join ``class_name`` of the session's set.
+
+    Also the Test page's "Add it to <class>" (a frozen frame). Raises ValueError in plain words."""
+    before = state.ensure_dataset()
+    bigger, saved = with_camera_pictures(before, class_name, pictures)
+    state.set_dataset(bigger, state.dataset_name())
+    grown = [f"{md(name)} has {plural(count, 'picture')} now." for name, count in bigger.counts.items()
+             if count > before.counts.get(name, 0)]
+    return camera.Saved(saved.joined, " ".join(grown + [saved.note]).strip())
+
+
+def with_camera_pictures(base: ImageDataset, class_name: str, pictures: list) -> tuple[ImageDataset, camera.Saved]:
+    """``base`` with the pictures in ``class_name``; the note says only what was left out, and why."""
+    items = [(class_name, f"camera_{number:04d}.jpg", jpeg_bytes(picture))
+             for number, picture in enumerate(pictures, 1)]
+    try:
+        bigger = base.added(unclashing(base, items), state.work_dir())
+    except OSError as error:
+        raise ValueError(f"they could not be written to this computer's disk ({error.strerror or error}).") from error
+    return bigger, camera.Saved(len(bigger) - len(base), left_out_words(base, bigger))
+
+
+def add_pictures(data: ImageDataset, items: list) -> bool:
+    """Add uploaded pictures to the session's set, decoding only the new ones."""
+    try:
+        with st.spinner("Reading the new pictures…"):
+            bigger = data.added(unclashing(data, items), state.work_dir())
+    except (OSError, ValueError) as error:
+        widgets.flash(FLASH, "error", f"The pictures could not be added: {error}")
+        return False
+    grown = {name: bigger.counts[name] - data.counts.get(name, 0) for name in bigger.class_names}
+    joined = ", ".join(f"{md(name)} (now {bigger.counts[name]:,})" for name, more in grown.items() if more > 0)
+    text = f"Added {plural(len(bigger) - len(data), 'picture')}" + (f" to {joined}." if joined else ".")
+    use(bigger, state.dataset_name(), f"{text} {left_out_words(data, bigger)}".strip())
+    return True
+
+
+def left_out_words(before: ImageDataset, after: ImageDataset) -> str:
+    """"2 were exact copies of a picture already in the set and were left out." ("" if none were)."""
+    left_out = after.report.skipped[len(before.report.skipped):]
+    copies = sum(1 for entry in left_out if entry.copy_of)
+    parts = ([plural(copies, "was an exact copy", "were exact copies") + " of a picture already in the set"]
+             if copies else []) + ([plural(len(left_out) - copies, "could not be read", "could not be read")]
+                                   if len(left_out) > copies else [])
+    return " and ".join(parts) + ", and left out." if parts else ""
+
+
+def unclashing(data: ImageDataset, items: list) -> list:
+    """``items`` renamed where a file name is already taken in its class ("camera_0001_1.jpg"):
+    every picture of a set keeps its own name (a name is how a picture is removed again)."""
+    taken = {name.casefold() for name in data.names}
+    renamed = []
+    for class_name, file_name, content in items:
+        folder = safe_name(str(class_name).strip(), fallback="class")
+        stem, suffix = os.path.splitext(safe_name(str(file_name).replace("\\", "/").rsplit("/", 1)[-1],
+                                                  fallback="picture"))
+        name, number = stem + suffix, 1
+        while f"{folder}/{name}".casefold() in taken:
+            name, number = f"{stem}_{number}{suffix}", number + 1
+        taken.add(f"{folder}/{name}".casefold())
+        renamed.append((class_name, name, content))
+    return renamed
+
+
+def jpeg_bytes(picture: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, "JPEG", quality=CAMERA_JPEG_QUALITY)
+    return buffer.getvalue()
+
+
+def empty_set() -> ImageDataset:
+    """A set with no pictures yet, at the size every loaded set has: the camera's pictures join it."""
+    from tlcore.data import DEFAULT_IMAGE_SIZE
+    from tlcore.data.dataset import new_pixel_array
+
+    return ImageDataset(class_names=[], paths=[], names=[], labels=np.zeros(0, np.int64), file_hashes=[],
+                        pixels=new_pixel_array(0, DEFAULT_IMAGE_SIZE), image_size=DEFAULT_IMAGE_SIZE,
+                        report=DatasetReport({}))
 
 
 def demo_section(data: ImageDataset) -> None:

@@ -1,5 +1,5 @@
-"""Test: show a trained model new pictures (upload, webcam, or its own held-back ones) and
-see its answers, how sure it is, and (if asked) where it looked."""
+"""Test: show a trained model new pictures (upload, the live camera, or its own held-back ones)
+and see its answers, how sure it is, and (if asked) where it looked."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import streamlit as st
 
-from studio import navigation, state, widgets, words
+from studio import camera, navigation, state, widgets, words
 from tlcore.data import UnreadablePicture, load_picture, open_rgb, to_array
 from tlcore.data.sources import PICTURE_EXTENSIONS
 
@@ -15,6 +15,7 @@ PICTURE_TYPES = sorted(ext.lstrip(".") for ext in PICTURE_EXTENSIONS)
 SHOWN_SIZE = 320
 HELD_BACK = "test_held_back_pick"  # (run folder, [(name, path, true class)])
 HELD_BACK_COUNT = 6
+LIVE_TAB = ":material/videocam: Live camera"
 
 
 def render() -> None:
@@ -24,47 +25,73 @@ def render() -> None:
         st.info("There is no trained model yet. Train one first: it takes a minute with the demo pictures.")
         navigation.link("train", "Go to Train", icon=":material/model_training:")
         return
-    run = widgets.run_picker(runs, "test_run", "Model to test")
-    st.caption(words.run_facts(run))
-    toggle_column, threshold_column = st.columns([1, 1], gap="large", vertical_alignment="center")
-    with toggle_column:
-        show_where = widgets.kept_toggle(
-            "Show where the model looked", key="test_gradcam",
-            help="Colours the parts of the picture that counted most for the answer (Grad-CAM).")
-    with threshold_column:
-        not_sure = widgets.not_sure_slider("test_not_sure")
-    pictures = pictures_section(run)
+    run, show_where, not_sure = choices_section(runs)
+    pictures = pictures_section(run, show_where, not_sure)
     if not pictures:
-        st.info("Upload a few pictures (or take a photo) to see what the model answers.")
+        if st.session_state.get("test_tabs") != LIVE_TAB:  # the live tab answers by itself
+            st.info("Upload a few pictures, or show the live camera something, to see what the model answers.")
         return
     answers_section(run, pictures, show_where, not_sure)
 
 
+def choices_section(runs: list):
+    """(run, show where it looked?, "not sure" line) in two short rows: the live camera's answer
+    and bars below them stay on the first screen of a projector (1280×720)."""
+    run_column, threshold_column = st.columns([3, 2], gap="large", vertical_alignment="bottom")
+    with run_column:
+        run = widgets.run_picker(runs, "test_run", "Model to test")  # its label names the network and weights
+    with threshold_column:
+        not_sure = widgets.not_sure_slider("test_not_sure")
+    classes_column, toggle_column = st.columns([3, 2], gap="large", vertical_alignment="center")
+    with classes_column:
+        names = ", ".join(words.md(name) for name in run.class_names)
+        st.caption(f"It knows {words.plural(len(run.class_names), 'class', 'classes')}: {names}",
+                   help=words.run_facts(run))
+    with toggle_column:
+        show_where = widgets.kept_toggle(
+            "Show where the model looked", key="test_gradcam",
+            help="Colours the parts of the picture that counted most for the answer (Grad-CAM).")
+    return run, show_where, not_sure
+
+
 # -- the pictures to test ----------------------------------------------------------------------------
-def pictures_section(run) -> list[tuple[str, bytes, str | None]]:
-    """(name, bytes, right answer or None) from the three tabs."""
-    upload_tab, camera_tab, held_back_tab = st.tabs(
-        [":material/upload: Upload pictures", ":material/photo_camera: Webcam",
-         ":material/visibility_off: Pictures it never learned from"], key="test_tabs")
+def pictures_section(run, show_where: bool, not_sure: float) -> list[tuple[str, bytes, str | None]]:
+    """(name, bytes, right answer or None) from the upload and held-back tabs; the live camera
+    answers in its own tab (it runs only while that tab is open)."""
+    upload_tab, live_tab, held_back_tab = st.tabs(
+        [":material/upload: Upload pictures", LIVE_TAB, ":material/visibility_off: Pictures it never learned from"],
+        key="test_tabs", on_change="rerun")
     pictures = []
     with upload_tab:
         files = st.file_uploader("Pictures to test", type=PICTURE_TYPES, accept_multiple_files=True,
                                  key="test_files")
         pictures += [(f.name, f.getvalue(), None) for f in files or []]
-    with camera_tab:
-        pictures += webcam_section()
+    with live_tab:
+        if live_tab.open is False:
+            st.caption("The camera turns on only while this tab is open.")
+        else:
+            live_section(run, show_where, not_sure)
     with held_back_tab:
         pictures += held_back_section(run)
     return pictures
 
 
-def webcam_section() -> list[tuple[str, bytes, None]]:
-    """One photo (st.camera_input). To be replaced by the live camera section: swap this call."""
-    if st.toggle("Turn the webcam on", key="test_cam_on"):
-        photo = st.camera_input("Take a photo", key="test_cam")
-        if photo is not None:
-            return [("Webcam photo", photo.getvalue(), None)]
-    return []
+def live_section(run, show_where: bool, not_sure: float) -> None:
+    """Live answers from the camera; Freeze keeps a frame, which can join a class of the picture set."""
+    from app_pages.data import add_camera_pictures
+
+    def add_frame(class_name: str, frames: list) -> camera.Saved:
+        saved = add_camera_pictures(class_name, frames)
+        if not saved.joined:
+            return saved
+        return camera.Saved(saved.joined,
+                            f"{saved.note} Train again on “{state.dataset_name()}” to teach the model.")
+
+    current = state.dataset()
+    known = [name for name in run.class_names if current is not None and name in current.class_names]
+    # Only into classes the picture set has: a frame must not start a class of one picture.
+    camera.live_section(run, not_sure, key="test_live", on_add=add_frame if known else None, class_names=known,
+                        show_where=show_where)
 
 
 def held_back_section(run) -> list[tuple[str, bytes, str]]:
@@ -134,7 +161,8 @@ def answer_card(prediction, truth: str | None, not_sure: float) -> None:
     ranked = prediction.ranked(3)
     top = ranked[0][1] if ranked else 0.0
     if top < not_sure:
-        note = f"Its best guess, {prediction.top}, is only {top:.0%} sure (below your {not_sure:.0%} line)"
+        note = (f"Its best guess, {prediction.top}, is only {camera.below_line(top, not_sure)} sure "
+                f"(below your {not_sure:.0%} line)")
         if truth is not None:
             note += f" · the right answer is {truth}"
         widgets.result_card("The model says", words.NOT_SURE_WORDS, note, tone="warn")

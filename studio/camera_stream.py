@@ -128,21 +128,19 @@ def camera_status(key: str) -> CameraStatus:
 def camera_controls(status: CameraStatus, key: str) -> tuple[str | None, bool, bool]:
     """(chosen camera id or None, mirror the preview?, camera on?): the row above the preview.
 
-    The chosen camera and the mirror setting are remembered for the session, on every page."""
+    The picker shows once the browser names two cameras or more (a USB camera, a phone's back
+    camera). The chosen camera and the mirror setting are remembered for the session, on every page."""
     problem = status.problem
     if problem and not status.secure:
         st.warning(problem, icon=":material/no_photography:")
         return None, False, False  # no switch: nothing on this page can help
-    on_column, mirror_column, picker_column = st.columns([1, 1, 2], vertical_alignment="center")
-    with on_column:
-        on = st.toggle("Camera on", key=f"{key}-on", help="Your browser asks once whether this page may use the camera.")
-    device = None
-    with picker_column:
-        cameras = status.named_cameras
-        if cameras:
-            device = _camera_picker(cameras, key)
+    cameras = status.named_cameras
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):  # each as wide as it needs
+        on = st.toggle("Camera on", key=f"{key}-on")
+        mirror_slot = st.empty()  # its default follows the camera chosen after it
+        device = _camera_picker(cameras, key) if len(cameras) > 1 else None
     chosen = next((c for c in cameras if c.id == device), None)
-    with mirror_column:
+    with mirror_slot:
         default = st.session_state.get(MIRROR_CHOICE, not (chosen and chosen.looks_back_facing))
         mirror = st.toggle("Mirror", value=default, key=f"{key}-mirror",
                            help="Like a mirror, for a camera that faces you. The saved pictures are never mirrored.")
@@ -158,7 +156,7 @@ def _camera_picker(cameras: tuple[Camera, ...], key: str) -> str:
     remembered = st.session_state.get(DEVICE_CHOICE)
     index = ids.index(remembered) if remembered in ids else 0
     device = st.selectbox("Camera", ids, index=index, format_func=labels.get, key=f"{key}-device",
-                          label_visibility="collapsed", disabled=len(ids) < 2,
+                          label_visibility="collapsed", width=220,
                           help="A USB camera, or a phone's back camera, shows up here once the browser allows cameras.")
     st.session_state[DEVICE_CHOICE] = device
     return device

@@ -224,17 +224,108 @@ def jpg(seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def test_data_page_adds_webcam_photos_to_a_class():
+def test_data_page_adds_pictures_class_by_class_without_decoding_the_set_again():
     at = open_page("data")
-    at.toggle(key="data_cam_on").set_value(True).run()
-    at.selectbox(key="data_cam_class").set_value("square").run()
-    at.camera_input(key="data_cam").upload("photo.jpg", jpg(1)).run()
-    at.camera_input(key="data_cam").upload("photo.jpg", jpg(2)).run()
-    assert len(at.session_state["data_cam_basket"]) == 2
-    at.button(key="data_cam_append").click().run()
+    before = at.session_state["tl_dataset"]
+    at.text_input(key="data_cls_name_0").set_value("circle")
+    at.text_input(key="data_cls_name_1").set_value("hexagon")
+    at.file_uploader(key="data_cls_files_0_0").set_value(  # the demo has a circle/circle_00.jpg of its own
+        [("circle_00.jpg", jpg(1), "image/jpeg"), ("new.jpg", jpg(2), "image/jpeg")])
+    at.file_uploader(key="data_cls_files_0_1").set_value([(f"h{i}.png", png(400 + i), "image/png") for i in range(2)])
+    at.run()
+    at.button(key="data_cls_append").click().run()
     assert not at.exception
-    assert at.session_state["tl_dataset"].counts == {"circle": 30, "square": 32, "triangle": 30}
-    assert at.session_state["data_cam_basket"] == []
+    after = at.session_state["tl_dataset"]
+    assert after.counts == {"circle": 32, "hexagon": 2, "square": 30, "triangle": 30}
+    assert after.paths[:90] == before.paths  # the demo's pictures kept as they were decoded
+    np.testing.assert_array_equal(after.pixels()[:90], before.pixels())
+    assert len(set(after.names)) == len(after.names) and "circle/circle_00_1.jpg" in after.names
+    assert at.session_state["tl_dataset_name"] == "Shapes (built-in demo)"
+    assert "Added 4 pictures to circle (now 32), hexagon (now 2)." in texts(at)
+
+
+CAMERA_TAB = ":material/photo_camera: Camera"
+
+
+def test_data_page_camera_tab_without_a_browser_camera():
+    """AppTest has no browser: the tab says it is asking, the rest of the page works, nothing records."""
+    from studio.camera import WAITING_FOR_BROWSER
+
+    at = open_page("data")
+    assert "The camera turns on only while this tab is open." in texts(at)  # closed: no camera at all
+    at.session_state["data_tabs"] = CAMERA_TAB
+    at.run()
+    assert not at.exception
+    page = texts(at)
+    assert WAITING_FOR_BROWSER in page
+    assert "Into a new set, “Camera pictures” (the demo stays until it has two classes)." in page
+    assert "The camera turns on only while this tab is open." not in page
+    assert at.toggle(key="data_camera-record").disabled
+    assert at.selectbox(key="data_camera-class").options == ["New class…"]
+    assert card_values(at)["Pictures"] == "90"
+
+
+def record_bursts():
+    """An AppTest script: each (class, seed, count, near_identical) in session_state["bursts"] is
+    handed to the Data page's on_save as a camera burst would be; the Saved results are kept."""
+    import numpy as np
+    import streamlit as st
+
+    from app_pages import data
+    from studio import state
+
+    state.ensure_dataset()
+    for class_name, seed, count, alike in st.session_state.pop("bursts", []):
+        rng = np.random.default_rng(seed)
+        if alike:  # a still object: one picture and a little grain
+            still = np.repeat(np.linspace(0, 255, 240, dtype=np.uint8)[None, :, None], 240, 0).repeat(3, 2)
+            frames = [np.clip(still + rng.integers(-2, 3, still.shape), 0, 255).astype(np.uint8) for _ in range(count)]
+        else:
+            frames = [rng.integers(0, 256, (240, 240, 3), dtype=np.uint8) for _ in range(count)]
+        st.session_state.setdefault("saved", []).append(data.save_recorded(class_name, frames))
+
+
+def test_camera_bursts_start_a_new_set_that_becomes_the_set_with_its_second_class():
+    at = AppTest.from_function(record_bursts, default_timeout=TIMEOUT)
+    at.session_state["bursts"] = [("bees", 1, 6, False)]
+    at.run()
+    assert not at.exception, at.exception
+    first = at.session_state["saved"][-1]
+    assert (first.joined, first.note) == (6, "Record a second class to use them.")
+    assert at.session_state["tl_dataset_name"] == "Shapes (built-in demo)"  # the demo stays meanwhile
+    assert at.session_state["data_camera_draft"].counts == {"bees": 6}
+
+    at.session_state["bursts"] = [("wasps", 2, 5, True)]
+    at.run()
+    second = at.session_state["saved"][-1]
+    assert (second.joined, second.note) == (5, "“Camera pictures” is now your picture set.")
+    data = at.session_state["tl_dataset"]
+    assert at.session_state["tl_dataset_name"] == "Camera pictures" and data.counts == {"bees": 6, "wasps": 5}
+    assert "data_camera_draft" not in at.session_state
+    # a burst of a still object: kept (a burst is the point), and one calm note for the class
+    assert [n for n in data.report.notes if "wasps" in n] == [
+        "5 pictures of 'wasps' look nearly the same as another picture of 'wasps' (for example "
+        "wasps/camera_0001.jpg and wasps/camera_0002.jpg); a burst from the camera is fine, but varied "
+        "pictures teach more."]
+
+    at.session_state["bursts"] = [("bees", 1, 6, False), ("bees", 3, 2, False)]  # the first again: copies
+    at.run()
+    again, more = at.session_state["saved"][-2:]
+    assert (again.joined, again.note) == (0, "6 were exact copies of a picture already in the set, and left out.")
+    assert (more.joined, more.note) == (2, "bees has 8 pictures now.")
+    data = at.session_state["tl_dataset"]
+    assert data.counts == {"bees": 8, "wasps": 5} and len(set(data.names)) == len(data.names)
+
+
+def test_camera_bursts_can_join_the_demo():
+    at = AppTest.from_function(record_bursts, default_timeout=TIMEOUT)
+    at.session_state["data_camera_into_demo"] = True
+    at.session_state["bursts"] = [("bees", 4, 3, False)]
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["saved"][-1].note == "bees has 3 pictures now."
+    assert at.session_state["tl_dataset"].counts == {"bees": 3, "circle": 30, "square": 30, "triangle": 30}
+    assert at.session_state["tl_dataset_name"] == "Shapes (built-in demo)"
 
 
 # -- Model -------------------------------------------------------------------------------------
@@ -420,6 +511,22 @@ def test_test_page_predicts_an_uploaded_picture(trained_run):
     bars = at.get("progress")
     assert len(bars) == 3  # top 3 classes for the one readable picture
     assert any("broken.jpg is not a picture" in e.value for e in at.error)
+
+
+def test_test_page_live_tab_without_a_browser_camera(trained_run):
+    from studio.camera import WAITING_FOR_BROWSER
+
+    at = open_page("test", tl_selected_run=str(trained_run.path))
+    assert "The camera turns on only while this tab is open." in texts(at)
+    at.session_state["test_tabs"] = ":material/videocam: Live camera"
+    at.run()
+    assert not at.exception
+    page = texts(at)
+    assert WAITING_FOR_BROWSER in page
+    assert "Turn the camera on and show it something: the answer appears here." in page
+    assert "Upload a few pictures" not in page  # the live tab answers by itself
+    assert at.button(key="test_live-freeze").disabled
+    assert "It knows 3 classes: circle, square, triangle" in page
 
 
 def test_runs_page_lists_runs_and_picks_the_one_to_test(trained_run, folders):

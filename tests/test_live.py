@@ -194,3 +194,11 @@ def test_each_camera_state_gets_its_plain_sentence():
         {"id": "a1", "label": "Integrated Camera"}, {"id": "b2", "label": "Back Camera"}]})
     assert [c.label for c in allowed.named_cameras] == ["Integrated Camera", "Back Camera"]
     assert [c.looks_back_facing for c in allowed.named_cameras] == [False, True]
+
+
+def test_a_probability_is_never_shown_as_the_line_it_is_below():
+    from studio.camera import below_line
+
+    assert below_line(0.4996, 0.5) == "49.9%"  # not "50%" next to "below your 50% line"
+    assert below_line(0.43, 0.5) == "43%"
+    assert below_line(0.8499, 0.85) == "84.9%"

@@ -41,21 +41,28 @@ def rgb_to_i420(rgb: np.ndarray) -> bytes:
 
 
 def write_y4m(path, pictures: Sequence, seconds_each: float = 2.0, fps: int = FPS,
-              width: int = WIDTH, height: int = HEIGHT) -> list[tuple[float, float]]:
+              width: int = WIDTH, height: int = HEIGHT, noise: float = 0.0) -> list[tuple[float, float]]:
     """Write ``pictures`` (PIL images or RGB arrays), each held ``seconds_each``; return when each shows.
 
+    ``noise``: the standard deviation (0-255) of the grain added to every frame, as a real
+    camera's sensor adds it (a still picture then never gives two identical frames).
     Chromium loops the file, so segment i shows again at ``i * seconds_each + k * total``."""
     if width % 2 or height % 2:
         raise ValueError(f"width and height must be even for 4:2:0 video (got {width}×{height})")
     frames_each = max(1, round(seconds_each * fps))
     path = Path(path)
+    rng = np.random.default_rng(0)
     segments = []
     with open(path, "wb") as file:
         file.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
         for index, picture in enumerate(pictures):
-            frame = rgb_to_i420(fit_picture(picture, width, height))
+            rgb = fit_picture(picture, width, height)
+            frame = rgb_to_i420(rgb)
             for _ in range(frames_each):
                 file.write(b"FRAME\n")
+                if noise:
+                    grain = rng.normal(0.0, noise, rgb.shape)
+                    frame = rgb_to_i420(np.clip(rgb + grain, 0, 255).astype(np.uint8))
                 file.write(frame)
             segments.append((index * frames_each / fps, (index + 1) * frames_each / fps))
     return segments
