@@ -28,10 +28,12 @@ def _camera_frames(count: int = 8) -> list[np.ndarray]:
 
 def _run_for(backbone: str, size: int = 224):
     from tlcore.model import build_classifier
-    from tlcore.runs import Run
+    from tlcore.runs import Run, RunRecord
 
     transfer = build_classifier(backbone, ["a", "b", "c"], size, "none")  # timing only: random weights
-    return Run(None, transfer.class_names, {"input_size": size, "backbone": backbone}, transfer.model)
+    record = RunRecord(name="benchmark", backbone=backbone, backbone_title=transfer.spec.title, weights="none",
+                       weights_source="random (timing only)", input_size=size, classes=tuple(transfer.class_names))
+    return Run(None, record, transfer.model)
 
 
 def predictions_per_second(predictor, frames, seconds: float) -> float:
