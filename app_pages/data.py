@@ -5,7 +5,6 @@ No TensorFlow here."""
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from PIL import Image
 
 from studio import camera, navigation, state, widgets
 from studio.words import md, plural
-from tlcore.data import DatasetError, DatasetReport, ImageDataset, UnsafeArchiveError, folder_upload_items, safe_name
+from tlcore.data import DatasetError, DatasetReport, ImageDataset, UnsafeArchiveError, folder_upload_items
 from tlcore.data.report import MIN_PICTURES_PER_CLASS
 from tlcore.data.sources import PICTURE_EXTENSIONS
 
@@ -273,7 +272,7 @@ def with_camera_pictures(base: ImageDataset, class_name: str, pictures: list) ->
     items = [(class_name, f"camera_{number:04d}.jpg", jpeg_bytes(picture))
              for number, picture in enumerate(pictures, 1)]
     try:
-        bigger = base.added(unclashing(base, items), state.work_dir())
+        bigger = base.added(items, state.work_dir())
     except OSError as error:
         raise ValueError(f"they could not be written to this computer's disk ({error.strerror or error}).") from error
     return bigger, camera.Saved(len(bigger) - len(base), left_out_words(base, bigger))
@@ -283,7 +282,7 @@ def add_pictures(data: ImageDataset, items: list) -> bool:
     """Add uploaded pictures to the session's set, decoding only the new ones."""
     try:
         with st.spinner("Reading the new pictures…"):
-            bigger = data.added(unclashing(data, items), state.work_dir())
+            bigger = data.added(items, state.work_dir())
     except (OSError, ValueError) as error:
         widgets.flash(FLASH, "error", f"The pictures could not be added: {error}")
         return False
@@ -302,23 +301,6 @@ def left_out_words(before: ImageDataset, after: ImageDataset) -> str:
              if copies else []) + ([plural(len(left_out) - copies, "could not be read", "could not be read")]
                                    if len(left_out) > copies else [])
     return " and ".join(parts) + ", and left out." if parts else ""
-
-
-def unclashing(data: ImageDataset, items: list) -> list:
-    """``items`` renamed where a file name is already taken in its class ("camera_0001_1.jpg"):
-    every picture of a set keeps its own name (a name is how a picture is removed again)."""
-    taken = {name.casefold() for name in data.names}
-    renamed = []
-    for class_name, file_name, content in items:
-        folder = safe_name(str(class_name).strip(), fallback="class")
-        stem, suffix = os.path.splitext(safe_name(str(file_name).replace("\\", "/").rsplit("/", 1)[-1],
-                                                  fallback="picture"))
-        name, number = stem + suffix, 1
-        while f"{folder}/{name}".casefold() in taken:
-            name, number = f"{stem}_{number}{suffix}", number + 1
-        taken.add(f"{folder}/{name}".casefold())
-        renamed.append((class_name, name, content))
-    return renamed
 
 
 def jpeg_bytes(picture: np.ndarray) -> bytes:

@@ -741,3 +741,14 @@ def test_added_pictures_decode_only_the_new_files(tmp_path, monkeypatch):
     assert "bees/again.jpg was skipped: it is an exact copy of ants/ants_0.jpg, which is in class 'ants'; " \
            "a picture can only teach one class." in problems
     assert "bees/notes.jpg was skipped: it is not a picture." in problems
+
+
+def test_added_pictures_keep_their_own_names(tmp_path):
+    from bad_inputs import jpeg_bytes, make_classes
+
+    base = ImageDataset.from_folder(make_classes(tmp_path / "set", {"ants": 2, "bees": 2}), image_size=32)
+    once = base.added([("bees", "camera_0001.jpg", jpeg_bytes(700))], tmp_path / "work")
+    twice = once.added([("bees", "camera_0001.jpg", jpeg_bytes(701)), ("bees", "bees_0.jpg", jpeg_bytes(702))],
+                       tmp_path / "work")
+    assert sorted(n for n in twice.names if n.startswith("bees/")) == [
+        "bees/bees_0.jpg", "bees/bees_0_1.jpg", "bees/bees_1.jpg", "bees/camera_0001.jpg", "bees/camera_0001_1.jpg"]

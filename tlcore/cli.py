@@ -372,7 +372,7 @@ def _add_settings_arguments(p) -> None:
 
     d = TrainingSettings()
     p.add_argument("--backbone", help=f"registry name (default {d.backbone}); see `tlcore backbones`")
-    p.add_argument("--weights", help=f"imagenet (default), none (from scratch), or a weights FILE")
+    p.add_argument("--weights", help="imagenet (default), none (from scratch), or a weights FILE")
     p.add_argument("--input-size", help="picture size in pixels (default: the backbone's own)")
     p.add_argument("--learning-blocks", "--freeze-depth", dest="learning_blocks",
                    help="how many top blocks of the backbone learn (default 0: only the new head); "

@@ -33,6 +33,7 @@ from .sources import (
     _size_words,
     name_problem,
     read_folder,
+    safe_name,
     unpack_zip,
     write_uploads,
 )
@@ -388,7 +389,7 @@ class ImageDataset:
         pictures, or exact copies of a picture already in the set, are skipped and reported,
         like any other; the report is worked out again for the whole set."""
         folder = _fresh_folder(work_dir, "added-")
-        write_uploads(items, folder)
+        write_uploads(self._unclashing(items), folder)
         listing = read_folder(folder)
         pixels = new_pixel_array(len(listing.files), self.image_size)
         decoded = _decode_all([f.path for f in listing.files], self.image_size, pixels)
@@ -423,6 +424,22 @@ class ImageDataset:
         )
         child.report = child._findings(skipped, list(self.report.folders) + list(listing.skipped_folders))
         return child
+
+    def _unclashing(self, items) -> list[tuple[str, str, bytes]]:
+        """``items`` renamed where a file name is already taken in its class ("camera_0001_1.jpg"):
+        every picture of a set keeps its own name (a name is how a picture is removed again)."""
+        taken = {name.casefold() for name in self.names}
+        renamed = []
+        for class_name, file_name, content in items:
+            folder = safe_name(str(class_name).strip(), fallback="class")
+            stem, suffix = os.path.splitext(safe_name(str(file_name).replace("\\", "/").rsplit("/", 1)[-1],
+                                                      fallback="picture"))
+            name, number = stem + suffix, 1
+            while f"{folder}/{name}".casefold() in taken:
+                name, number = f"{stem}_{number}{suffix}", number + 1
+            taken.add(f"{folder}/{name}".casefold())
+            renamed.append((class_name, name, content))
+        return renamed
 
     def _sliced(self, indices, class_names, labels, names) -> "ImageDataset":
         indices = np.asarray(indices, dtype=np.int64)

@@ -20,7 +20,7 @@ from ..model.classifier import TransferModel, build_classifier
 from ..settings import Phase, TrainingSettings
 from .callbacks import BUILDING, EXTRACTING, FAILED, PhaseInfo, notify_download, notify_extract, notify_phase
 from .features import FeatureCache, augmented_outputs, frozen_outputs
-from .feed import epoch_order, predict_batches, steps, training_feeds
+from .feed import epoch_order, predict_batches, training_feeds
 from .progress import METRICS, BestWeights, HistoryRecorder, StopRequest
 
 log = logging.getLogger(__name__)
