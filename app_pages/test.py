@@ -160,7 +160,13 @@ def answer_card(prediction, truth: str | None, not_sure: float) -> None:
     """The answer in large type ("Not sure" below the line, its best guess still named), the top 3."""
     ranked = prediction.ranked(3)
     top = ranked[0][1] if ranked else 0.0
-    if top < not_sure:
+    if prediction.familiar is False:  # a classifier always picks one of its classes: say when none fits
+        note = (f"It looks unlike every picture it learned from, so its {top:.0%} for {prediction.top} means "
+                "little. An \"other\" class teaches it what else it may see.")
+        if truth is not None:
+            note += f" · the right answer is {truth}"
+        widgets.result_card("The model says", words.UNFAMILIAR_WORDS, note, tone="warn")
+    elif top < not_sure:
         note = (f"Its best guess, {prediction.top}, is only {camera.below_line(top, not_sure)} sure "
                 f"(below your {not_sure:.0%} line)")
         if truth is not None:

@@ -370,7 +370,11 @@ def _where_panel(loop: LiveLoop | None, ticking: bool) -> None:
 def show_result(result: LiveResult, threshold: float) -> None:
     """The answer in large type ("Not sure" below the threshold) and a bar for every class."""
     top, probability = result.top, result.top_probability
-    if probability < threshold:
+    if result.familiar is False:
+        widgets.result_card("The model says", words.UNFAMILIAR_WORDS,
+                            f"It looks unlike every picture it learned from (its best guess, {top}, means little)",
+                            tone="warn")
+    elif probability < threshold:
         widgets.result_card("The model says", words.NOT_SURE_WORDS,
                             f"Its best guess, {top}, is only {below_line(probability, threshold)} sure "
                             f"(below your {threshold:.0%} line)", tone="warn")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 
+UNFAMILIAR_WORDS = "This doesn't look like any of your classes"
 NOT_SURE_WORDS = "Not sure"
 NBSP = "\u00a0"
 

@@ -513,6 +513,20 @@ def test_test_page_predicts_an_uploaded_picture(trained_run):
     assert any("broken.jpg is not a picture" in e.value for e in at.error)
 
 
+@pytest.mark.skipif(not SHARED_WEIGHTS.is_file(), reason="needs ../shared: real weights tell photos from drawings")
+def test_test_page_says_when_a_picture_is_none_of_its_classes(trained_run):
+    from conftest import FLOWERS
+
+    photo = sorted((FLOWERS / "daisy").glob("*.jpg"))[0].read_bytes()  # a photo, shown to a model of drawings
+    at = open_page("test", tl_selected_run=str(trained_run.path))
+    at.file_uploader(key="test_files").set_value([("daisy.jpg", photo, "image/jpeg")]).run()
+    assert not at.exception
+    big = [str(e.value) for e in at.markdown if 'class="tl-value"' in str(e.value)]
+    assert len(big) == 1 and "This doesn&#x27;t look like any of your classes" in big[0]
+    assert "An &quot;other&quot; class teaches it what else it may see" in " ".join(
+        str(e.value) for e in at.markdown)
+
+
 def test_test_page_live_tab_without_a_browser_camera(trained_run):
     from studio.camera import WAITING_FOR_BROWSER
 

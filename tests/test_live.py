@@ -48,6 +48,9 @@ def test_live_answer_equals_run_predict_on_the_frame_saved_as_png(run, frames, t
         assert live.shape == (len(run.class_names),)
         np.testing.assert_allclose(live, [expected.probabilities[c] for c in run.class_names], atol=1e-5)
         assert run.class_names[int(live.argmax())] == expected.top
+        # "none of my classes" live, as Run.predict says it
+        _, familiar, familiarity = predictor.answer_pixels(frame_to_pixels(frame, run.input_size))
+        assert familiar == expected.familiar and familiarity == pytest.approx(expected.familiarity, abs=1e-4)
 
 
 def test_the_default_engine_is_a_known_one_and_a_wrong_name_says_what_to_choose(run):

@@ -71,8 +71,12 @@ class FunctionEngine:
         self._function = tf.function(lambda x: keras_model(x, training=False), input_signature=[spec])
         self._tf = tf
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(self._function(self._tf.constant(batch)))[0]
+    def __call__(self, batch: np.ndarray):
+        """The model's output for one frame (a list of arrays for a model with several outputs)."""
+        outputs = self._function(self._tf.constant(batch))
+        if isinstance(outputs, (list, tuple)):
+            return [np.asarray(output)[0] for output in outputs]
+        return np.asarray(outputs)[0]
 
 
 _CONVERTED: "OrderedDict[tuple, bytes]" = OrderedDict()  # saved run → its TFLite model (a few kept)
@@ -95,7 +99,8 @@ def tflite_content(keras_model, run=None) -> bytes:
     from ._tf import tf
     from .export.tflite import _quiet
 
-    key = _converted_key(run) if run is not None else None
+    key = (_converted_key(run), len(keras_model.outputs)) if run is not None else None
+    key = key if key is None or key[0] is not None else None
     with _CONVERTED_LOCK:
         if key in _CONVERTED:
             _CONVERTED.move_to_end(key)
@@ -121,12 +126,17 @@ class TFLiteEngine:
 
         self._interpreter = _interpreter(tflite_content(keras_model, run))
         self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
+        details = self._interpreter.get_output_details()
+        # TFLite may list a model's outputs in another order: match them to Keras's by width.
+        widths = [int(output.shape[-1]) for output in keras_model.outputs]
+        by_width = {int(d["shape"][-1]): d["index"] for d in details}
+        self._outputs = [by_width[w] for w in widths] if len(by_width) == len(widths) else [d["index"] for d in details]
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
+    def __call__(self, batch: np.ndarray):
         self._interpreter.set_tensor(self._input, batch)
         self._interpreter.invoke()
-        return np.array(self._interpreter.get_tensor(self._output)[0], dtype="float32")
+        outputs = [np.array(self._interpreter.get_tensor(index)[0], dtype="float32") for index in self._outputs]
+        return outputs if len(outputs) > 1 else outputs[0]
 
 
 # Measured side by side in benchmarks/live.py: on 2 CPU cores TFLite answers 2-3x faster
@@ -151,21 +161,38 @@ class LivePredictor:
         self.class_names = list(run.class_names)
         self.input_size = int(run.input_size)
         self.engine_name = engine or DEFAULT_ENGINE
+        # With the run's familiarity, one pass gives the head's input too: "none of my classes" live.
+        self.familiarity = run.familiarity() if hasattr(run, "familiarity") else None
+        model = run.keras_model
+        if self.familiarity is not None:
+            from .understand.scoring import head_input_model
+
+            model = head_input_model(model)
         try:
-            self._engine = ENGINES[self.engine_name](run.keras_model, self.input_size, run)
+            self._engine = ENGINES[self.engine_name](model, self.input_size, run)
         except Exception:
             if engine is not None:
                 raise
             self.engine_name = FALLBACK_ENGINE
-            self._engine = ENGINES[FALLBACK_ENGINE](run.keras_model, self.input_size, run)
+            self._engine = ENGINES[FALLBACK_ENGINE](model, self.input_size, run)
 
-    def predict_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        """Probabilities (C,) for one prepared picture (S, S, 3) uint8 at the run's input size."""
+    def answer_pixels(self, pixels: np.ndarray) -> tuple[np.ndarray, bool | None, float | None]:
+        """(probabilities (C,), familiar or None, familiarity or None) for one prepared picture
+        (S, S, 3) uint8 at the run's input size."""
         pixels = np.asarray(pixels)
         expected = (self.input_size, self.input_size, 3)
         if pixels.shape != expected:
             raise ValueError(f"A prepared picture must have shape {expected}; got {pixels.shape}.")
-        return self._engine(pixels[None].astype("float32"))
+        outputs = self._engine(pixels[None].astype("float32"))
+        if self.familiarity is None:
+            return outputs, None, None
+        features, probabilities = outputs
+        score = float(self.familiarity.score(features[None])[0])
+        return probabilities, bool(self.familiarity.familiar(features[None])[0]), score
+
+    def predict_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """Probabilities (C,) for one prepared picture (S, S, 3) uint8 at the run's input size."""
+        return self.answer_pixels(pixels)[0]
 
     def predict(self, frame) -> np.ndarray:
         """Probabilities (C,) for one RGB frame of any size (centre-cropped and resized first)."""
@@ -219,6 +246,7 @@ class LiveResult:
     arrived: float  # time.monotonic() seconds
     answered: float
     heatmap: np.ndarray | None = None  # Grad-CAM (S, S) in [0, 1], when one was made for this frame
+    familiar: bool | None = None  # False: it looks like none of the classes (None: the run cannot tell)
 
     @property
     def latency(self) -> float:
@@ -305,12 +333,12 @@ class LiveLoop:
             try:
                 frame = self.to_rgb(frame) if self.to_rgb is not None else frame
                 pixels = frame_to_pixels(frame, predictor.input_size)
-                probabilities = predictor.predict_pixels(pixels)
+                probabilities, familiar, _ = predictor.answer_pixels(pixels)
             except Exception as error:  # one bad frame must not end live mode
                 self.error = f"A frame could not be answered ({type(error).__name__}: {error})."
                 continue
             result = LiveResult(frame_id, tuple(predictor.class_names), tuple(float(p) for p in probabilities),
-                                frame, arrived, time.monotonic())
+                                frame, arrived, time.monotonic(), familiar=familiar)
             self.latest, self.predicted, self.error = result, self.predicted + 1, None
             if self.heatmap_every is not None and time.monotonic() - last_heatmap >= self.heatmap_every:
                 last_heatmap = time.monotonic()
