@@ -197,8 +197,11 @@ def test_share_page_makes_the_bundle_zip_on_demand(trained_run):
     path = at.session_state["share_built"][(str(trained_run.path), "bundle")]["path"]
     assert Path(path).is_relative_to(at.session_state["tl_work_dir"].path)  # the session's own folder
     with zipfile.ZipFile(path) as archive:
-        assert sorted(archive.namelist()) == ["labels.txt", "model.keras", "model_card.md", "predict.py"]
+        # familiarity.npz lets predict.py say "none of my classes", as the app does
+        assert sorted(archive.namelist()) == ["familiarity.npz", "labels.txt", "model.keras", "model_card.md",
+                                              "predict.py"]
         assert archive.read("labels.txt").decode().split() == trained_run.class_names
+        assert archive.read("familiarity.npz") == (trained_run.path / "familiarity.npz").read_bytes()
     at.run()  # a rerun does not make it again
     assert at.session_state["share_built"][(str(trained_run.path), "bundle")]["path"] == path
 
