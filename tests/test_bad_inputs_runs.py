@@ -25,6 +25,7 @@ import pytest
 
 from bad_inputs import Sandbox
 from conftest import SHARED_WEIGHTS
+from tlcore.backbones.registry import BACKBONES
 
 ROOT = Path(__file__).resolve().parents[1]
 TM = SHARED_WEIGHTS.parents[1] / "clients" / "teachable-machine-cats-dogs"
@@ -233,9 +234,10 @@ def test_teachable_machine_arguments_swapped_are_recognised(tmp_path):
     (["--augment", "blur"], "Unknown augmentation blur: choose from flip, rotation, zoom, contrast."),
     (["--validation-fraction", "0.95"], "Validation fraction must be between 0.01 and 0.9; got 0.95."),
     (["--input-size", "10"], "Picture size must be between 32 and 1024; got 10."),
-    (["--backbone", "alexnet"], "Unknown backbone 'alexnet'. Choose one of: vgg16, resnet50, resnet50v2, "
-                                "resnet101, inception_v3, mobilenet_v2, mobilenet_v2_035, efficientnet_b0, "
-                                "efficientnetv2_b0, convnext_tiny."),
+    (["--backbone", "alexnet"], "Unknown backbone 'alexnet'. Choose one of: "
+                                + ", ".join(s.name for s in BACKBONES.values() if s.pretrained)
+                                + "".join(f", or {s.name} (from scratch only)" for s in BACKBONES.values()
+                                          if not s.pretrained) + "."),
     (["--seed", "-4"], "Seed must be between 0 and 2147483647; got -4."),
     (["--epochs", "2", "--fine-tune-epochs", "2"],
      "Fine-tuning needs at least one learning block: set learning blocks to 1 or more, or set fine-tune epochs to 0."),

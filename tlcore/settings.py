@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .backbones.registry import BACKBONES, DEFAULT_BACKBONE
+from .backbones.registry import BACKBONES, DEFAULT_BACKBONE, unknown_backbone_message
 
 AUGMENTATIONS = ("flip", "rotation", "zoom", "contrast")
 IMAGENET, NONE = "imagenet", "none"
@@ -212,7 +212,7 @@ def _renamed(values: dict) -> dict:
 def _backbone(name) -> str:
     text = str(name or "").strip().lower()
     if text not in BACKBONES:
-        raise SettingsError(f"Unknown backbone {name!r}. Choose one of: {', '.join(BACKBONES)}.")
+        raise SettingsError(unknown_backbone_message(name))
     return text
 
 

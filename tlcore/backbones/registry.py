@@ -249,11 +249,18 @@ def list_backbones() -> list[str]:
     return list(BACKBONES)
 
 
+def unknown_backbone_message(name) -> str:
+    """One sentence for a name the registry does not have, listing every choice; a network
+    without ImageNet weights is named apart, so nobody picks it expecting transfer learning."""
+    pretrained = [spec.name for spec in BACKBONES.values() if spec.pretrained]
+    scratch = [f"{spec.name} (from scratch only)" for spec in BACKBONES.values() if not spec.pretrained]
+    choices = ", ".join(pretrained) + (f", or {', '.join(scratch)}" if scratch else "")
+    return f"Unknown backbone {name!r}. Choose one of: {choices}."
+
+
 def get_backbone(name: str) -> BackboneSpec:
     """The spec for ``name``; a clear error lists the choices when it is unknown."""
     try:
         return BACKBONES[name]
     except KeyError:
-        raise ValueError(
-            f"Unknown backbone {name!r}. Choose one of: {', '.join(BACKBONES)}."
-        ) from None
+        raise ValueError(unknown_backbone_message(name)) from None
