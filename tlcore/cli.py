@@ -405,6 +405,29 @@ def build_parser() -> argparse.ArgumentParser:
     add_parser = sub.add_parser
     sub.add_parser = lambda *a, **k: add_parser(*a, parents=[common], **k)
 
+    _add_learning_commands(sub)
+    _add_compare_command(sub)
+    _add_file_commands(sub)
+
+    p = sub.add_parser("serve-weights", help="share this computer's ImageNet weights on the school network "
+                                             "(others set TLCORE_WEIGHTS_URL to the address it prints)")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--folder", default=None, help="default: Keras's own cache (~/.keras/models)")
+    p.set_defaults(func=cmd_serve_weights)
+
+    p = sub.add_parser("classroom", help="serve the Studio to a class over HTTPS: students join by QR code")
+    p.add_argument("--port", type=int, default=None, help="default 8501, or the next free port")
+    p.add_argument("--teacher-code", default=None, help="the code that opens the teacher page (default: a new one)")
+    p.add_argument("--workers", type=int, default=None, help="trainings at once (default: half the CPU cores, at least 1)")
+    p.add_argument("--address", default=None, help="this computer's address on the school network (default: found)")
+    p.set_defaults(func=cmd_classroom)
+
+    return parser
+
+
+def _add_learning_commands(sub) -> None:
+    """backbones, train, predict: what a lesson runs."""
     p = sub.add_parser("backbones", help="list the pretrained networks, with plain-language cards")
     p.add_argument("name", nargs="?", help="show this backbone's blocks, frozen or learning")
     p.add_argument("--learning-blocks", "--freeze-depth", dest="learning_blocks", type=int, default=0,
@@ -419,6 +442,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("predict", help="predict pictures with a saved run")
+    p.add_argument("run_dir")
+    p.add_argument("images", nargs="+")
+    p.add_argument("--top", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+
+def _add_compare_command(sub) -> None:
     p = sub.add_parser("compare", help="train several configurations on the same splits, with error bars")
     p.add_argument("data", help="a folder with one sub-folder per class, or a .zip of one")
     p.add_argument("--backbones", help="comma-separated registry names, e.g. mobilenet_v2_035,vgg16")
@@ -437,31 +469,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print {"rows": [...], "skipped": [...]} as the last line')
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("predict", help="predict pictures with a saved run")
-    p.add_argument("run_dir")
-    p.add_argument("images", nargs="+")
-    p.add_argument("--top", type=int, default=3)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_predict)
 
+def _add_file_commands(sub) -> None:
+    """fetch-weights, export, import-tm: files in and out."""
     p = sub.add_parser("fetch-weights", help="download ImageNet weights into the Keras cache before an offline lesson")
     p.add_argument("names", nargs="*", help="backbones (default: all)")
     p.add_argument("--file", default=None, help="instead of downloading, keep this weights file for the one backbone named")
     p.set_defaults(func=cmd_fetch_weights)
-
-    p = sub.add_parser("serve-weights", help="share this computer's ImageNet weights on the school network "
-                                             "(others set TLCORE_WEIGHTS_URL to the address it prints)")
-    p.add_argument("--host", default="0.0.0.0")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--folder", default=None, help="default: Keras's own cache (~/.keras/models)")
-    p.set_defaults(func=cmd_serve_weights)
-
-    p = sub.add_parser("classroom", help="serve the Studio to a class over HTTPS: students join by QR code")
-    p.add_argument("--port", type=int, default=None, help="default 8501, or the next free port")
-    p.add_argument("--teacher-code", default=None, help="the code that opens the teacher page (default: a new one)")
-    p.add_argument("--workers", type=int, default=None, help="trainings at once (default: half the CPU cores, at least 1)")
-    p.add_argument("--address", default=None, help="this computer's address on the school network (default: found)")
-    p.set_defaults(func=cmd_classroom)
 
     p = sub.add_parser("export", help="export a run: keras (zip with predict.py), tflite, savedmodel")
     p.add_argument("run_dir")
@@ -474,7 +488,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("labels")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_import_tm)
-    return parser
 
 
 def _log_to_terminal(verbose: bool) -> None:

@@ -103,9 +103,19 @@ def _input_size(config: dict) -> int | None:
 
 
 def _read_export(model_h5) -> _Export:
-    import h5py
-
     path = Path(model_h5)
+    _check_is_hdf5(path)
+    config, weights, keras_version = _read_h5(path)
+    head = _head_layers(path, config)
+    conv_1 = weights.get(("Conv_1", "kernel"))
+    if conv_1 is None or int(conv_1.shape[2]) not in _ALPHA_BY_CONV_1_CHANNELS:
+        raise TeachableMachineError(f"{path.name}'s backbone is not a MobileNetV2 of a width this importer knows (0.35 or 1.0).")
+    alpha, backbone = _ALPHA_BY_CONV_1_CHANNELS[int(conv_1.shape[2])]
+    size = _input_size(config) or 224
+    return _Export(size, alpha, backbone, head, weights, keras_version)
+
+
+def _check_is_hdf5(path: Path) -> None:
     if not path.is_file():
         raise TeachableMachineError(f"{path.name} could not be found.")
     with open(path, "rb") as file:
@@ -114,6 +124,12 @@ def _read_export(model_h5) -> _Export:
                 f"{path.name} is not a Teachable Machine Keras file (keras_model.h5 from the "
                 f"'Tensorflow → Keras' download)."
             )
+
+
+def _read_h5(path: Path) -> tuple[dict, dict[tuple[str, str], np.ndarray], str]:
+    """(model config, weights by (layer, variable) name, Keras version) as the file holds them."""
+    import h5py
+
     try:
         with h5py.File(path, "r") as h5:
             raw_config = h5.attrs.get("model_config")
@@ -140,7 +156,11 @@ def _read_export(model_h5) -> _Export:
         raise TeachableMachineError(
             f"{path.name} is {'cut short' if short else 'damaged'}: it could not be read as a Keras file. "
             "Download the model from Teachable Machine again (Export model → Tensorflow → Keras).") from None
+    return config, weights, keras_version
 
+
+def _head_layers(path: Path, config: dict) -> list[dict]:
+    """The Dense/Dropout layers after the pooled backbone, checked to be Teachable Machine's shape."""
     leaves = list(_leaves(config))
     if not leaves or leaves[0].get("class_name") not in _MODEL_TYPES:
         raise TeachableMachineError(f"{path.name} does not start with a MobileNet backbone; it is not a Teachable Machine image model.")
@@ -156,13 +176,7 @@ def _read_export(model_h5) -> _Export:
         head.append({"class_name": leaf["class_name"], **leaf["config"]})
     if not head or head[-1]["class_name"] != "Dense":
         raise TeachableMachineError(f"{path.name} does not end with a Dense layer.")
-
-    conv_1 = weights.get(("Conv_1", "kernel"))
-    if conv_1 is None or int(conv_1.shape[2]) not in _ALPHA_BY_CONV_1_CHANNELS:
-        raise TeachableMachineError(f"{path.name}'s backbone is not a MobileNetV2 of a width this importer knows (0.35 or 1.0).")
-    alpha, backbone = _ALPHA_BY_CONV_1_CHANNELS[int(conv_1.shape[2])]
-    size = _input_size(config) or 224
-    return _Export(size, alpha, backbone, head, weights, keras_version)
+    return head
 
 
 # -- rebuilding in Keras 3 -----------------------------------------------------------------
