@@ -185,6 +185,43 @@ def test_test_page_not_sure_line(trained_run):
     assert at.session_state["tl_not_sure"] == 0.0
 
 
+def test_test_page_shows_the_square_the_model_saw_beside_where_it_looked(trained_run, monkeypatch):
+    """A wide photo: the picture shown is its centre square (what the model and Grad-CAM see), not
+    the whole photo, so the heatmap beside it lines up with it."""
+    from PIL import Image
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from tlcore.data import demo_folder
+
+    shown: dict[str, bytes] = {}  # what the page handed Streamlit to show, by media file id
+    keep = MemoryMediaFileStorage.load_and_get_id
+
+    def kept(self, data, mimetype, kind, filename=None):
+        file_id = keep(self, data, mimetype, kind, filename)
+        shown[file_id] = data if isinstance(data, bytes) else Path(data).read_bytes()
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", kept)
+    centre = Image.open(sorted((demo_folder() / "circle").glob("*.jpg"))[0]).convert("RGB").resize((200, 200))
+    wide = Image.new("RGB", (600, 200), (255, 0, 0))  # red on the left...
+    wide.paste((0, 0, 255), (400, 0, 600, 200))  # ...blue on the right, the shape in the middle
+    wide.paste(centre, (200, 0))
+    photo = io.BytesIO()
+    wide.save(photo, "PNG")
+
+    at = open_page("test", tl_selected_run=str(trained_run.path))
+    at.file_uploader(key="test_files").set_value([("wide.png", photo.getvalue(), "image/png")])
+    at.toggle(key="test_gradcam").set_value(True).run()
+    assert not at.exception
+    pictures = [url for image in at.get("image") for url in image.value]
+    assert len(pictures) == 2, pictures  # the picture, then where it looked
+    picture, heatmap = (np.asarray(Image.open(io.BytesIO(shown[url.rsplit("/", 1)[1].split(".")[0]])).convert("RGB"),
+                                   dtype=float) for url in pictures)
+    assert picture.shape[0] == picture.shape[1] and picture.shape == heatmap.shape
+    expected = np.asarray(centre.resize(picture.shape[:2][::-1], Image.LANCZOS), dtype=float)
+    assert np.abs(picture - expected).mean() < 8  # the centre square (JPEG-encoded), no red or blue side
+    assert "the centre square, as the model sees it" in " ".join(c for i in at.get("image") for c in i.captions)
+
+
 # -- Share: export -----------------------------------------------------------------------------
 def test_share_page_makes_the_bundle_zip_on_demand(trained_run):
     at = open_page("share", tl_selected_run=str(trained_run.path))
