@@ -131,9 +131,8 @@ def _settings_from(args):
 def cmd_train(args) -> int:
     from .backbones.factory import check_input_size
     from .backbones.weights import resolve_weights
-    from .data import ImageDataset
     from .paths import workspace_root
-    from .runs import claim_given_folder, claim_run_folder, clean_leftovers, release, save_run
+    from .runs import claim_given_folder, claim_run_folder, clean_leftovers, release
 
     settings = _settings_from(args)  # every setting checked before anything is read or built
     check_input_size(settings.spec, settings.input_size)
@@ -141,10 +140,6 @@ def cmd_train(args) -> int:
     if not data.exists():
         raise CliError(f"{data} does not exist: give a folder with one sub-folder per class, or a .zip of one.")
     resolve_weights(settings.weights)  # a missing weights file is said before TensorFlow loads
-    from .training import Trainer  # TensorFlow loads here, once the settings are known to be good
-
-    trainer = Trainer(settings, callbacks=[_terminal_progress()])
-    trainer.check()
     if args.out:
         out = claim_given_folder(args.out)
     else:
@@ -152,23 +147,34 @@ def cmd_train(args) -> int:
         out = claim_run_folder(workspace_root(), settings.backbone)
     try:
         with tempfile.TemporaryDirectory(prefix="tlcore-") as work:
-            dataset = ImageDataset.load(data, work_dir=work, image_size=settings.resolved_input_size)
-            _print_err(f"Loaded {len(dataset)} pictures in {len(dataset.class_names)} classes "
-                       f"({', '.join(f'{k}: {v}' for k, v in dataset.counts.items())}).")
-            for line in dataset.report.problems():
-                _print_err(f"  note: {line}")
-            try:
-                trainer.fit(dataset)
-            except KeyboardInterrupt:
-                _print_err("Stopped: saving what was learned so far.")
-            if not trainer.history_["loss"]:
-                raise CliError("Training stopped before anything was learned; nothing was saved.")
-            run = save_run(trainer, dataset, out, dataset_name=data.name)
+            run, trainer, dataset = _load_and_train(settings, data, work, out)
     except BaseException:
         release(out)
         raise
     _print_result(args, run, trainer, dataset)
     return 0
+
+
+def _load_and_train(settings, data: Path, work: str, out: Path):
+    """(run, trainer, dataset): the pictures are read (and a bad set refused) before TensorFlow loads."""
+    from .data import ImageDataset
+    from .runs import save_run
+
+    dataset = ImageDataset.load(data, work_dir=work, image_size=settings.resolved_input_size)
+    _print_err(f"Loaded {len(dataset)} pictures in {len(dataset.class_names)} classes "
+               f"({', '.join(f'{k}: {v}' for k, v in dataset.counts.items())}).")
+    for line in dataset.report.problems():
+        _print_err(f"  note: {line}")
+    from .training import Trainer  # TensorFlow loads here, once the settings and pictures are known to be good
+
+    trainer = Trainer(settings, callbacks=[_terminal_progress()])
+    try:
+        trainer.fit(dataset)
+    except KeyboardInterrupt:
+        _print_err("Stopped: saving what was learned so far.")
+    if not trainer.history_["loss"]:
+        raise CliError("Training stopped before anything was learned; nothing was saved.")
+    return save_run(trainer, dataset, out, dataset_name=data.name), trainer, dataset
 
 
 def _print_result(args, run, trainer, dataset) -> None:
