@@ -5,12 +5,15 @@ library (``ImageDataset.load``, ``unpack_zip``/``extract_zip``, ``open_project``
 the exact sentence a person sees: the exception's message, or one line of the report. Every
 case also checks that nothing outside the work folder changed (a listing of the parent
 folder, with a workspace and a teacher's file in it, before and after); a refused input also
-leaves the work folder as it was. (The CLI cases for these loaders are the lead's.)
+leaves the work folder as it was. Every refused picture set is also given to ``tlcore train``:
+the same sentence after "tlcore: error: ", exit code 2, and the run folder it claimed given back.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ import pytest
 
 from bad_inputs import (
     Sandbox,
+    tree,
     good_members,
     heic_bytes,
     jpeg_bytes,
@@ -408,3 +412,35 @@ def test_bad_input(case, tmp_path, monkeypatch):
         if case.check:
             case.check(result, sandbox)
     assert sandbox.outside() == outside, "something outside the work folder changed"
+
+
+# ---- the same refusals on the command line ----------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+# Opened by ImageDataset.load as `tlcore train` opens them; "unreadable-class" needs a patched os.scandir.
+CLI_CASES = [case for case in CASES if case.raises is not None and case.open is load_set
+             and case.id != "unreadable-class"]
+CLI_SAYS = {"nothing-there": lambda source: f"{source} does not exist: give a folder with one sub-folder per "
+                                            "class, or a .zip of one."}
+
+
+def test_the_command_line_corpus_is_big_enough():
+    assert len(CLI_CASES) >= 20
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[case.id for case in CLI_CASES])
+def test_bad_picture_set_on_the_command_line(case, tmp_path):
+    """One line, exit code 2, before TensorFlow loads; the claimed run folder is given back."""
+    sandbox = Sandbox.make(tmp_path)
+    source = case.build(sandbox)
+    workspace = sandbox.work / "ws"  # the command's own workspace: it may make the folder, never leave a run
+    outside, inside = sandbox.outside(), tree(sandbox.work, skip=workspace)
+    says = CLI_SAYS.get(case.id, case.says)
+    says = says(source) if callable(says) else says
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), TLCORE_WORKSPACE=str(workspace),
+                       TLCORE_CACHE_DIR=str(sandbox.work / "cache"))
+    result = subprocess.run([sys.executable, "-m", "tlcore", "train", str(source), "--weights", "none"],
+                            capture_output=True, text=True, timeout=120, env=environment)
+    assert (result.returncode, result.stderr.strip()) == (2, f"tlcore: error: {says}")
+    assert not workspace.exists() or list(workspace.iterdir()) == []
+    assert tree(sandbox.work, skip=workspace) == inside and sandbox.outside() == outside
