@@ -42,6 +42,48 @@ def test_calibration_counts_95_percent_of_validation_as_familiar(fitted):
     assert scores.dtype == np.float32 and np.all((scores > -1.001) & (scores < 1.001))
 
 
+def _bursts(seed, sources, frames, width=16):
+    """``frames`` near-copies of each of ``sources`` pictures of one class (a camera burst each)."""
+    rng = np.random.default_rng(seed)
+    centre = np.abs(rng.normal(0.0, 1.0, size=width))
+    pictures = centre + rng.normal(0.0, 0.6, size=(sources, width))
+    return np.abs(np.repeat(pictures, frames, axis=0) + rng.normal(0.0, 0.03, size=(sources * frames, width)))
+
+
+def test_near_copies_of_validation_pictures_do_not_set_the_line():
+    """Camera bursts: validation frames are near-copies of training frames. Scored against their
+    copies they set a line no new picture of the class reaches; left out, new pictures pass."""
+    frames = _bursts(0, sources=10, frames=8)
+    source_of = np.repeat(np.arange(10), 8)
+    val = np.arange(len(frames)) % 4 == 0  # every 4th frame aside, as a split of a burst would
+    train_rows, val_rows = np.flatnonzero(~val), np.flatnonzero(val)
+    copies = source_of[val_rows][:, None] == source_of[train_rows][None, :]
+    rng = np.random.default_rng(1)
+    new_pictures = np.abs(frames.mean(axis=0) + rng.normal(0, 0.6, (40, 16)))  # other pictures of the class
+
+    def model(copies_given):
+        fitted = FamiliarityModel(k=3).fit(frames[train_rows], np.zeros(len(train_rows)))
+        return fitted.calibrate(frames[val_rows], copies_given)
+
+    naive, fair = model(None), model(copies)
+    assert naive.familiar(new_pictures).mean() < 0.5  # the bug: a new picture of the class is "none of my classes"
+    assert fair.familiar(new_pictures).mean() >= 0.8
+    assert fair.threshold_ < naive.threshold_
+    far = np.zeros((3, 16), "float32")
+    far[:, 0] = 1.0
+    assert not fair.familiar(far).any()  # still: unlike everything learned
+
+
+def test_near_copies_are_found_by_look_hashes():
+    from tlcore.understand import familiarity
+
+    hashes = np.array([0b1111_0000, 0, (1 << 64) - 1], dtype=np.uint64)
+    reference = np.array([0b1111_0001, 0b1, 0xFFFF << 48], dtype=np.uint64)
+    assert familiarity.near_copies(hashes, reference).tolist() == [
+        [True, True, False], [True, True, False], [False, False, False]]
+    assert familiarity.near_copies(hashes[:1], reference, max_bits=0).tolist() == [[False, False, False]]
+
+
 def test_uncalibrated_model_calls_everything_familiar_and_settings_are_checked():
     model = FamiliarityModel(k=3).fit(_cloud(0, 10), np.zeros(10))
     assert not model.calibrated and model.familiar(_cloud(1, 4)).all()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.lookalikes import CANDIDATE_BITS
 from .scoring import (
     FAMILIARITY_FILE,
     FAMILIARITY_FORMAT,
@@ -72,21 +73,34 @@ class FamiliarityModel:
         if len(features) < self.k:
             raise ValueError(f"Familiarity needs at least k = {self.k} training pictures; got {len(features)}.")
         keep = _per_class_sample(labels, int(self.max_reference), self.seed)
+        self.reference_rows_ = keep  # which training rows the reference holds (for calibrate's copies)
         self.reference_ = normalise_rows(features[keep]).astype(np.float16)
         self.reference_labels_ = labels[keep].astype(np.int32)
         self.threshold_ = float("nan")
         self.validation_scores_ = np.zeros(0, "float32")
         return self
 
-    def calibrate(self, val_features) -> "FamiliarityModel":
-        """Set ``threshold_`` so that about ``quantile`` of these (validation) pictures count as familiar."""
+    def calibrate(self, val_features, copies=None) -> "FamiliarityModel":
+        """Set ``threshold_`` so that about ``quantile`` of these (validation) pictures count as familiar.
+
+        ``copies``: optional (validation, training) bool, True where a validation picture is a
+        near-copy of a training picture given to ``fit`` (frames of one camera burst). Those are
+        left out of its score: against its own copies every validation picture looks more
+        familiar than a new picture of its class ever will, and the line would then flag the
+        class's new pictures (a live camera would say "none of my classes" to everything)."""
         self._check_fitted()
         features = _as_features(val_features, "validation")
         if len(features) == 0:
             raise ValueError("Calibrating familiarity needs validation pictures; keep some pictures aside "
                              "(a validation fraction above 0).")
-        self.validation_scores_ = self.score(features)
-        self.threshold_ = float(np.quantile(self.validation_scores_, 1.0 - float(self.quantile)))
+        if copies is None:
+            self.validation_scores_ = self.score(features)
+        else:
+            left_out = np.asarray(copies, dtype=bool)[:, self.reference_rows_]
+            self.validation_scores_ = _scores_leaving_out(features, self.reference_, self.k, left_out)
+        scored = self.validation_scores_[np.isfinite(self.validation_scores_)]
+        # Every validation picture a copy of every reference picture: no line can be set, all count as familiar.
+        self.threshold_ = float(np.quantile(scored, 1.0 - float(self.quantile))) if len(scored) else float("nan")
         return self
 
     def score(self, features) -> np.ndarray:
@@ -150,6 +164,19 @@ def _as_features(features, which: str) -> np.ndarray:
     return features
 
 
+def _scores_leaving_out(features: np.ndarray, reference: np.ndarray, k: int, left_out: np.ndarray) -> np.ndarray:
+    """Like ``familiarity_scores``, but each row ignores the reference columns ``left_out``
+    marks; the mean over the similarities left (NaN for a row with none left)."""
+    similarity = normalise_rows(features) @ np.asarray(reference, dtype="float32").T
+    similarity[left_out] = -np.inf
+    k = int(min(max(1, k), similarity.shape[1]))
+    nearest = -np.sort(-similarity, axis=1)[:, :k]
+    counted = np.isfinite(nearest)
+    with np.errstate(invalid="ignore"):
+        sums = np.where(counted, nearest, 0.0).sum(axis=1)
+        return (sums / counted.sum(axis=1)).astype("float32")
+
+
 def _per_class_sample(labels: np.ndarray, limit: int, seed: int) -> np.ndarray:
     """Indices of at most ``limit`` rows, each class keeping its share (all rows if they fit)."""
     if len(labels) <= limit:
@@ -188,7 +215,19 @@ def fit_for_run(trainer, dataset, k: int = 5, quantile: float = 0.95) -> Familia
     features = head_features(trainer, dataset, np.concatenate([train, val]))
     labels = np.asarray(dataset.labels)[train]
     model = FamiliarityModel(k, quantile, seed=trainer.settings.seed).fit(features[: len(train)], labels)
-    return model.calibrate(features[len(train):]) if len(val) else model
+    if not len(val):
+        return model
+    return model.calibrate(features[len(train):], near_copies(dataset.look_hashes[val], dataset.look_hashes[train]))
 
 
-__all__ = ["FAMILIARITY_FILE", "FamiliarityFileError", "FamiliarityModel", "fit_for_run", "head_features"]
+def near_copies(hashes, reference_hashes, max_bits: int = CANDIDATE_BITS) -> np.ndarray:
+    """(len(hashes), len(reference_hashes)) bool: pictures whose look hashes (dHash) differ in at
+    most ``max_bits`` bits, the duplicate report's first test for near-identical pictures."""
+    hashes = np.asarray(hashes, dtype=np.uint64).reshape(-1, 1)
+    reference_hashes = np.asarray(reference_hashes, dtype=np.uint64).reshape(1, -1)
+    differing = np.unpackbits((hashes ^ reference_hashes).astype(">u8")[..., None].view(np.uint8), axis=-1)
+    return differing.sum(axis=-1) <= max_bits
+
+
+__all__ = ["FAMILIARITY_FILE", "FamiliarityFileError", "FamiliarityModel", "fit_for_run", "head_features",
+           "near_copies"]
