@@ -161,11 +161,13 @@ def test_model_file_that_is_text_or_code_is_refused(run_folder, tmp_path):
     (folder / "model.keras").write_text("this is not a model")
     outside = sandbox.outside()
     picture = next(p for p in (run_folder / "validation").rglob("*") if p.is_file())
-    with pytest.raises(ValueError, match=r"^model.keras is not a Keras model file \(or it is damaged\).$"):
+    says = ("run/model.keras is damaged (it is not a Keras model file). Train the run again, or import the "
+            "model again from the file it came from.")
+    with pytest.raises(ValueError) as caught:
         load_run(folder).predict([picture])
+    assert str(caught.value) == says
     result = tlcore("predict", folder, picture)
-    assert result.returncode == 2 and result.stderr.strip() == \
-        "tlcore: error: model.keras is not a Keras model file (or it is damaged)."
+    assert result.returncode == 2 and result.stderr.strip() == f"tlcore: error: {says}"
     assert sandbox.outside() == outside
 
 
@@ -271,6 +273,7 @@ def test_tensorflow_start_up_lines_are_silenced(tmp_path):
     assert result.returncode == 0 and result.stderr == "", result.stderr
     verbose = tlcore("--verbose", "backbones", "mobilenet_v2_035")
     assert verbose.returncode == 0 and verbose.stdout == result.stdout
+    assert verbose.stderr.strip(), "--verbose should give TensorFlow's own start-up lines back"
 
 
 # -- faults: the workspace ----------------------------------------------------------------------------

@@ -68,6 +68,8 @@ def test_train_then_predict_as_json(two_flowers, shared_weights, tmp_path):
     assert sum(answers[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert answers[1]["top"] is None and "not a picture" in answers[1]["error"]
     assert result.returncode == 1  # one picture could not be read
+    lines = tlcore("predict", out, *pictures).stdout.strip().splitlines()
+    assert lines[0].startswith(f"{pictures[0]}: ") and lines[1] == f"{pictures[1]} is not a picture."
 
 
 @pytest.mark.parametrize("args, words", [

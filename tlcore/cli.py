@@ -284,7 +284,7 @@ def cmd_predict(args) -> int:
     else:
         for p in predictions:
             if p.error:
-                print(f"{p.image}: {p.error}")
+                print(f"{p.error}.")  # the error names the picture itself
                 continue
             ranked = ", ".join(f"{label} {prob:.1%}" for label, prob in p.ranked(args.top))
             if p.familiar is False:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,8 +73,13 @@ class Run:
         if self._keras_model is None:
             from .safe_load import load_model_safely
 
+            model_file = self.path / MODEL_FILE
+            if model_file.is_file() and not zipfile.is_zipfile(model_file):  # a .keras file is a zip
+                raise RunFolderError(
+                    f"{self.path.name}/{MODEL_FILE} is damaged (it is not a Keras model file). Train the run "
+                    "again, or import the model again from the file it came from.")
             # Safe mode: a model file carrying code (a Lambda layer) is refused, not run.
-            self._keras_model = load_model_safely(self.path / MODEL_FILE)
+            self._keras_model = load_model_safely(model_file)
         return self._keras_model
 
     def familiarity(self):
