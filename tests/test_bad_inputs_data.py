@@ -271,7 +271,7 @@ ZIPS = [
          "'bad.zip' cannot be unpacked: the name 'tulip.' starts or ends with a space, or ends with a dot, "
          "which Windows drops. Rename it and make the zip again.", UnsafeArchiveError),
     Case("zip-control-character", a_zip([("tu\x07lip/a.jpg", jpeg_bytes(1))]), load_set,
-         "'bad.zip' cannot be unpacked: the name 'tu\x07lip' holds a control character. "
+         "'bad.zip' cannot be unpacked: the name 'tu\\x07lip' holds a control character. "
          "Rename it and make the zip again.", UnsafeArchiveError),
     Case("zip-capitals-folders", a_zip([("Daisy/x.jpg", jpeg_bytes(1))]), load_set,
          "'bad.zip' holds two folders whose names differ only in capitals ('daisy' and 'Daisy'); "
@@ -323,6 +323,18 @@ CLASS_FOLDERS = [
          "Class 'tulip' has 1 usable picture; every class needs at least 2.", DatasetError),
     Case("one-class", folder(counts={"daisy": 3}), load_set,
          "Found 1 class ('daisy'); at least 2 classes are needed, each in its own folder.", DatasetError),
+    Case("class-name-line-break", folder(lambda root: make_classes(root, {"big\ncircle": 3}, first_seed=50),
+                                         counts={"daisy": 3}), load_set,
+         "Found 1 class ('daisy'); at least 2 classes are needed, each in its own folder, and the folder "
+         "big\\ncircle/ was skipped: its name holds a control character; rename the folder to use it as a class.",
+         DatasetError),
+    Case("second-class-hidden", folder(lambda root: make_classes(root, {".rose": 3, "__MACOSX": 1}, first_seed=50),
+                                       counts={"daisy": 3}), load_set,
+         "Found 1 class ('daisy'); at least 2 classes are needed, each in its own folder, and the folder .rose/ "
+         f"was skipped (1 more folder skipped too): {HIDDEN}.", DatasetError),
+    Case("line-break-in-a-kept-set", folder(lambda root: make_classes(root, {"big\ncircle": 3}, first_seed=50)),
+         load_set, "The folder big\\ncircle/ was skipped: its name holds a control character; rename the folder "
+                   "to use it as a class.", check=no_pictures_here("big\ncircle")),
     Case("unreadable-class", folder(lambda root: make_classes(root, {"tulip": 2}, first_seed=50)), load_set,
          "The folder of class 'tulip' could not be read (Permission denied); check that it can be opened, "
          "or remove it.", DatasetError),

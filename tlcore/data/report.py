@@ -11,6 +11,12 @@ RECOMMENDED_PICTURES_PER_CLASS = 10
 UNBALANCED_RATIO = 3
 
 
+def shown_name(name: str) -> str:
+    """``name`` on one line: a control character (a line break in a folder's name) is written as
+    its escape, ``\\n``, so a sentence about it stays one line and shows what is wrong."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
+
+
 @dataclass
 class SkippedFile:
     """A file left out of the set. ``reason`` fits after "it", e.g. "is not a picture".
@@ -22,7 +28,7 @@ class SkippedFile:
     copy_of: str = ""
 
     def sentence(self) -> str:
-        return f"{self.name} was skipped: it {self.reason}."
+        return f"{shown_name(self.name)} was skipped: it {self.reason}."
 
 
 @dataclass
@@ -33,7 +39,7 @@ class SkippedFolder:
     reason: str
 
     def sentence(self) -> str:
-        return f"The folder {self.name}/ was skipped: {self.reason}."
+        return f"The folder {shown_name(self.name)}/ was skipped: {self.reason}."
 
 
 @dataclass
@@ -146,10 +152,10 @@ def check_usable(
         if not class_names:
             found = "Found no class folders"
         else:
-            quoted = ", ".join(f"'{name}'" for name in class_names)
+            quoted = ", ".join(f"'{shown_name(name)}'" for name in class_names)
             found = f"Found 1 class ({quoted})"
         raise DatasetError(
-            f"{found}; at least 2 classes are needed, each in its own folder.", report
+            f"{found}; at least 2 classes are needed, each in its own folder{_left_out(report)}.", report
         )
     needed = max(1, min_per_class)
     sentences = []
@@ -174,6 +180,18 @@ def check_usable(
         )
     if sentences:
         raise DatasetError(" ".join(sentences), report)
+
+
+def _left_out(report: DatasetReport) -> str:
+    """The end of the "too few classes" sentence: the folder that was skipped (often the missing
+    class: a hidden folder, a name Windows drops), so the teacher sees where a class went."""
+    if not report.folders:
+        return ""
+    # a folder with a class-like name first: hidden and macOS folders are rarely the missing class
+    first = min(report.folders, key=lambda f: f.name.startswith(".") or f.name.lower() == "__macosx")
+    more = len(report.folders) - 1
+    also = f" ({more} more folder{'' if more == 1 else 's'} skipped too)" if more else ""
+    return f", and the folder {shown_name(first.name)}/ was skipped{also}: {first.reason}"
 
 
 def _pictures(count: int) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Union
 
 from .imagefile import UnreadablePicture, read_header
-from .report import DatasetError, SkippedFile, SkippedFolder
+from .report import DatasetError, SkippedFile, SkippedFolder, shown_name
 
 DEFAULT_MAX_ZIP_BYTES = 2_000_000_000
 DEFAULT_MAX_ZIP_FILES = 50_000
@@ -134,6 +134,7 @@ def _folder_skip_reason(name: str, as_class: bool) -> str | None:
 
 
 def _short(name: str, limit: int = 40) -> str:
+    name = shown_name(name)
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
