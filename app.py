@@ -1,30 +1,46 @@
 """Transfer Learning Studio: a Streamlit app that teaches transfer learning with your own pictures.
 
-Run it with:  streamlit run app.py
+Run it with:  streamlit run app.py          (one person: the teacher's own space)
+For a class:  tlcore classroom              (each student joins with a name; one training line)
+
 This file sets up the page, the navigation (studio/navigation.py) and the sidebar; each page is
 the ``render()`` of a module in app_pages/, built from small section functions.
 """
 
 import streamlit as st
 
-from studio import navigation, state, widgets, words
+from studio import navigation, spaces, state, widgets, words
 
 st.set_page_config(page_title="Transfer Learning Studio", page_icon="🧠", layout="wide")
 widgets.apply_style()
-current = st.navigation(navigation.all_pages())
+space = spaces.current()  # before the navigation: a student who has not joined sees the join page
+current = st.navigation(navigation.all_pages(spaces.classroom(), joined=space is not None))
 state.sync_job()  # before the page, so every page sees a run that just finished
 
 current.run()
 
-# After the page, so it shows the picture set the page may have just loaded (pages never st.stop()).
-with st.sidebar, st.container(key="sidebar_status"):
+
+def sidebar_status() -> None:
+    """After the page, so it shows the picture set the page may have just loaded (pages never st.stop())."""
     st.markdown("### :material/psychology: Transfer Learning Studio")
+    space = spaces.current()
+    if space is None:
+        st.caption("Join the class to start.")
+        return
+    if spaces.classroom():
+        st.caption(f"Your space: **{words.md(space.name)}** · bookmark this page to come back to it")
     data = state.dataset()
     if data is None:
         st.caption("Pictures: none yet (the Data page starts with the built-in demo)")
     else:
         st.caption(f"Pictures: **{words.md(state.dataset_name())}** · {len(data)} in "
                    f"{len(data.class_names)} classes")
-    job = state.job()
-    if job is not None and job.running:
+    entry = state.job_entry()
+    if entry is not None and entry.state == "running":
         st.caption("Training is running… (see the Train page)")
+    elif entry is not None and entry.state == "queued":
+        st.caption(f"Your training waits in line (number {entry.position}; see the Train page)")
+
+
+with st.sidebar, st.container(key="sidebar_status"):
+    sidebar_status()

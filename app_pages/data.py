@@ -37,6 +37,8 @@ def render() -> None:
     # The ways to bring pictures come first: the camera's preview, Record switch, count and last
     # pictures then fit on the first screen of a projector (1280×720).
     bring_section(data)
+    if state.keep_problem():
+        st.warning(state.keep_problem())
     summary_section(data)
     findings_section(data.report)
     classes_section(data)

@@ -1,60 +1,88 @@
-"""Train: start and stop a training job (a worker thread), watch it learn, see the result.
+"""Train: put a training in the server's line, watch it learn, see the result.
 
-The job lives in st.session_state, so clicking around or switching pages never stops it.
-Progress is read from job.snapshot() by a fragment that redraws every second. Laid out for
-a projector: at 1280×720 the header, Start/Stop, the progress and both curves fit one screen.
+The job lives in the server's training queue (one line for every session, a worker thread
+runs it), not in the page: clicking around, a refresh or a closed tab never stops it, and the
+page finds it again by the space. Progress is read from job.snapshot() by a fragment that
+redraws every second. Laid out for a projector: at 1280×720 the header, Start/Stop, the
+progress and both curves fit one screen.
 """
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
-from studio import navigation, state, widgets, words
+from studio import navigation, spaces, state, widgets, words
 from studio.words import duration_text, percent_text, plural
 from tlcore.backbones import WeightsUnavailableError, weights_label
+from tlcore.classroom.queue import AlreadyQueued, QueueError
+from tlcore.jobs import ExperimentJob, TrainingJob
 
 CURVE_HEIGHT = 300  # px: both curves and the controls above them fit a 720-px-high screen
 CURVES_KEY = "train_curves"
+REPLACE_ASKED, REPLACE_WHY = "train_replace_asked", "train_replace_why"
 
 
 def render() -> None:
-    job = state.job()
-    running = job is not None and job.running
-    # While a job runs, show what it was started with, even if the Model page has changed since.
-    settings = job.settings if running else state.settings()
-    data, data_name = ((job.dataset, job.dataset_name or state.dataset_name()) if running
+    entry, job = state.job_entry(), state.job()
+    if isinstance(job, ExperimentJob) and entry.active:
+        experiment_running(entry)
+        return
+    active = entry is not None and entry.active and isinstance(job, TrainingJob)
+    # While a job waits or runs, show what it was started with, even if the Model page has changed since.
+    settings = job.settings if active else state.settings()
+    data, data_name = ((job.dataset, job.dataset_name or state.dataset_name()) if active
                        else (state.ensure_dataset(), state.dataset_name()))
-    header_section(settings, data, data_name, running)
-    if job is None:
+    header_section(settings, data, data_name, entry if active else None)
+    if active:
+        live_progress()
+    elif isinstance(job, TrainingJob) and job.finished:
+        result_section(job)
+    else:
+        if entry is not None and entry.error:  # ended before it began: cancelled, or the server restarted
+            st.warning(entry.error)
         st.caption("Press **Start training** to begin. The charts fill in, one point per whole epoch.")
         widgets.show_curves({}, settings.total_epochs, None, key=CURVES_KEY, height=CURVE_HEIGHT)
-    elif running:
-        live_progress()
-    else:
-        result_section(job)
+
+
+def experiment_running(entry) -> None:
+    st.title("Train", anchor=False)
+    st.info("An experiment is using your place in the training line: a new training can start when it "
+            "ends (or stop it on the Experiments page).")
+    navigation.link("experiments", "Go to Experiments", icon=":material/science:")
 
 
 # -- what will be trained, and the buttons -----------------------------------------------------------
-def header_section(settings, data, data_name: str, running: bool) -> None:
+def header_section(settings, data, data_name: str, entry) -> None:
     """Compact, for a projector: the title with Start and Stop beside it, then one line saying
-    what is (or will be) trained."""
+    what is (or will be) trained. ``entry``: the space's waiting or running job, or None."""
+    running, waiting = entry is not None and entry.state == "running", entry is not None and entry.state == "queued"
     title_column, start_column, stop_column = st.columns([4, 2, 1.2], vertical_alignment="center")
     title_column.title("Train", anchor=False)
     start = start_column.button("Start training", key="train_start", type="primary", disabled=running,
                                 icon=":material/play_arrow:", width="stretch")
-    stop = stop_column.button("Stop", key="train_stop", disabled=not running, icon=":material/stop:",
-                              width="stretch", help="Ends at the next step and keeps the best model so far.")
+    stop = stop_column.button("Leave the line" if waiting else "Stop", key="train_stop", disabled=entry is None,
+                              icon=":material/stop:", width="stretch",
+                              help="Ends at the next step and keeps the best model so far.")
     about_column, link_column = st.columns([3, 1], vertical_alignment="center")
-    about_column.markdown(f"**{'Training now' if running else 'Next training'}:** "
-                          f"{training_words(settings, data, data_name)}")
+    doing = "Training now" if running else ("Waiting in line" if waiting else "Next training")
+    about_column.markdown(f"**{doing}:** {training_words(settings, data, data_name)}")
     with link_column:
         navigation.link("model", "Change settings", icon=":material/tune:")
-    job = state.job()
-    if stop and running:
-        job.stop()
-        st.toast("Stopping after this step… the best model so far is kept.")
-    if start and not running:
-        start_training(settings, data)
+    if stop and entry is not None:
+        stop_or_leave(entry)
+    if start and not running:  # while one waits, the page asks before replacing it
+        start_training(state.settings(), state.ensure_dataset())
+    replace_question()
+
+
+def stop_or_leave(entry) -> None:
+    spaces.queue().cancel(entry.ticket)
+    if entry.state == "queued":
+        st.toast("Your training left the line.")
+        st.rerun()
+    st.toast("Stopping after this step… the best model so far is kept.")
 
 
 def training_words(settings, data, data_name: str) -> str:
@@ -73,35 +101,76 @@ def training_words(settings, data, data_name: str) -> str:
             f"({words.md(data_name)}, {plural(len(data.class_names), 'class', 'classes')}) · {how}")
 
 
-def start_training(settings, data) -> None:
+def start_training(settings, data, replace: bool = False) -> None:
     try:
         with st.spinner("Preparing the training…"):
-            from tlcore.jobs import TrainingJob
-
             new_job = TrainingJob(settings, data, state.workspace(), dataset_name=state.dataset_name())
-    except (ValueError, OSError) as error:
+        state.submit_job(new_job, label=settings.spec.short_title, replace=replace)
+    except AlreadyQueued as already:
+        if already.state == "running":  # started from another tab meanwhile
+            st.error(str(already))
+            return
+        st.session_state[REPLACE_ASKED] = True  # a training of this space already waits: ask first
+        st.session_state[REPLACE_WHY] = str(already)
+        return
+    except (ValueError, OSError, QueueError) as error:
         st.error(str(error))
         return
-    new_job.start()
-    state.set_job(new_job)
+    st.session_state.pop(REPLACE_ASKED, None)
     st.rerun()
+
+
+def replace_question() -> None:
+    """A second Start while this space's training waits in line: replace it (keeping its place)?"""
+    if not st.session_state.get(REPLACE_ASKED):
+        return
+    st.warning(st.session_state.get(REPLACE_WHY, ""))
+    replace_column, keep_column, _ = st.columns([1.4, 1, 2])
+    if replace_column.button("Replace it with this one", key="train_replace", type="primary"):
+        st.session_state.pop(REPLACE_ASKED, None)
+        start_training(state.settings(), state.ensure_dataset(), replace=True)
+    if keep_column.button("Keep the one in line", key="train_keep"):
+        st.session_state.pop(REPLACE_ASKED, None)
+        st.rerun()
 
 
 # -- while it learns --------------------------------------------------------------------------------
 @st.fragment(run_every=1.0)
 def live_progress() -> None:
-    current = state.job()
-    if current is None:
-        return
-    snap = current.snapshot()
-    if not snap["running"]:
+    entry, current = state.job_entry(), state.job()
+    if entry is None or current is None or not entry.active:
         st.rerun()  # the whole page: Start comes back and the result shows
-    progress_section(snap)
+    if entry.state == "queued":
+        waiting_section(entry)
+    else:
+        progress_section(current.snapshot())
+
+
+def waiting_section(entry) -> None:
+    """Where this training is in the server's line, and when it should start."""
+    if spaces.queue().paused:
+        st.info(f"Your training is number {entry.position} in line. The teacher has paused trainings: "
+                "it starts when they carry on.")
+        return
+    wait = None if entry.estimated_start is None else max(0.0, entry.estimated_start - time.time())
+    when = "any moment now" if wait is not None and wait < 5 else (
+        f"in about {duration_text(wait)} (at {time.strftime('%H:%M', time.localtime(entry.estimated_start))})"
+        if wait is not None else "soon")
+    ahead = entry.position - 1
+    st.info(f"Your training waits in line: number **{entry.position}** "
+            f"({plural(ahead, 'training')} before it). It should start {when}. You can keep working "
+            "on the other pages, or close this tab: it will run anyway.")
+    widgets.show_curves({}, 1, None, key=CURVES_KEY, height=CURVE_HEIGHT)
 
 
 def progress_section(snap: dict) -> None:
-    fraction, text = words.progress_line(snap)
-    st.progress(fraction, text=text)
+    download = snap.get("download")
+    if download is not None:  # ImageNet weights arrive first (once per computer)
+        st.progress(download.fraction or 0.0, text=f"Downloading the ImageNet weights ({download.file_name}): "
+                                                   f"{download.words()}")
+    else:
+        fraction, text = words.progress_line(snap)
+        st.progress(fraction, text=text)
     history = snap["history"]
     last = history.get("val_accuracy") or []
     remaining = duration_text(snap["remaining"]) if snap["remaining"] is not None else "working it out…"

@@ -32,22 +32,31 @@ PAGES = (
     PageEntry("runs", "Runs", ":material/history:"),
     PageEntry("share", "Share", ":material/ios_share:"),
 )
+# Classroom mode only (`tlcore classroom`): students join with a name; the teacher's page needs a code.
+JOIN = PageEntry("join", "Join the class", ":material/login:")
+TEACHER = PageEntry("teacher", "Teacher", ":material/co_present:")
 DEFAULT = "learn"
-_BY_NAME = {entry.name: entry for entry in PAGES}
+_BY_NAME = {entry.name: entry for entry in (*PAGES, JOIN, TEACHER)}
 
 
-def page(name: str):
+def page(name: str, default: str = DEFAULT):
     """The ``st.Page`` of the page ``name`` (its module is imported on first use)."""
     entry = _BY_NAME.get(name)
     if entry is None:
         raise ValueError(f"There is no page {name!r}; the pages are {', '.join(_BY_NAME)}.")
     module = importlib.import_module(f"app_pages.{entry.name}")
     return st.Page(module.render, title=entry.title, icon=entry.icon, url_path=entry.name,
-                   default=entry.name == DEFAULT)
+                   default=entry.name == default)
 
 
-def all_pages() -> list:
-    return [page(entry.name) for entry in PAGES]
+def all_pages(classroom: bool = False, joined: bool = True) -> list:
+    """The pages this session may open. Solo: the Studio's pages. Classroom: the join page (and
+    the teacher's) until the student has a space; then the Studio's pages and the teacher's."""
+    if not classroom:
+        return [page(entry.name) for entry in PAGES]
+    if not joined:
+        return [page(JOIN.name, default=JOIN.name), page(TEACHER.name, default=JOIN.name)]
+    return [page(entry.name) for entry in (*PAGES, TEACHER)]
 
 
 def link(name: str, label: str, icon: str = ":material/arrow_forward:") -> None:

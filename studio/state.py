@@ -1,33 +1,46 @@
 """Session-state accessors: the current picture set, training settings, the job, runs.
 
-Everything a user makes lives in ``st.session_state`` (one browser tab = one session) or in
-this session's own temporary work folder, never in ``st.cache_resource``. Saved runs live in
-the workspace folder, which outlives the session.
+What a user makes belongs to their *space* (studio/spaces.py), kept on disk so a refresh or a
+restart brings it back: the picture set, the settings and the chosen run are written through
+to the space as they change, and read from it on a session's first look. The session keeps
+them in ``st.session_state`` meanwhile (one browser tab = one session); uploads are unpacked
+in the session's own temporary work folder. Jobs live in the server's training queue.
 
 No TensorFlow here: only tlcore.data (numpy and Pillow) and tlcore.paths are imported.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import weakref
 from pathlib import Path
+
 import streamlit as st
 
+from tlcore.classroom.spaces import SOLO
 from tlcore.data import DEMO_NAME, ImageDataset, load_demo
 from tlcore.paths import workspace_root
 from tlcore.settings import TrainingSettings
+
+from . import spaces
+
+log = logging.getLogger(__name__)
 
 # Session-state keys (widget keys are named after their page: "data_...", "model_...").
 DATASET = "tl_dataset"
 DATASET_NAME = "tl_dataset_name"
 SETTINGS = "tl_settings"
-JOB = "tl_job"
 SESSION_RUNS = "tl_session_runs"
 SELECTED_RUN = "tl_selected_run"
 WORK_DIR = "tl_work_dir"
 LOADED_RUNS = "tl_loaded_runs"
+KEEP_PROBLEM = "tl_keep_problem"
+WATCHED_TICKET = "tl_watched_ticket"
+# What belongs to a space: forgotten when a session changes space (studio/spaces.py).
+SPACE_KEYS = (DATASET, DATASET_NAME, SETTINGS, SESSION_RUNS, SELECTED_RUN, LOADED_RUNS, KEEP_PROBLEM,
+              WATCHED_TICKET)
 
 # -- folders -----------------------------------------------------------------------------------
 class WorkFolder:
@@ -52,12 +65,19 @@ def work_dir() -> Path:
 
 
 def workspace() -> Path:
-    """Where trained runs are saved ($TLCORE_WORKSPACE, else ~/tlcore-workspace)."""
-    return workspace_root()
+    """Where this space's runs are saved: the workspace itself solo ($TLCORE_WORKSPACE, else
+    ~/tlcore-workspace), the student's own runs folder in classroom mode."""
+    space = spaces.current()
+    if space is None or space.kind == SOLO:
+        return workspace_root()
+    return space.runs_dir
 
 
 # -- the picture set ---------------------------------------------------------------------------
 def dataset() -> ImageDataset | None:
+    """The session's picture set: on a session's first look, the one its space kept."""
+    if DATASET not in st.session_state:
+        _restore_pictures()
     return st.session_state.get(DATASET)
 
 
@@ -66,8 +86,43 @@ def dataset_name() -> str:
 
 
 def set_dataset(data: ImageDataset, name: str) -> None:
-    st.session_state[DATASET] = data
-    st.session_state[DATASET_NAME] = name
+    """Make ``data`` the picture set, and keep it in the space (on disk, memory-mapped), so a
+    refresh or a restart brings it back. Keeping can fail (a full disk): the set then lasts as
+    long as the session, and the Data page says so."""
+    st.session_state[DATASET], st.session_state[DATASET_NAME] = data, name
+    st.session_state.pop(KEEP_PROBLEM, None)
+    space = spaces.current()
+    if space is None:
+        return
+    try:
+        if name == DEMO_NAME:  # nothing to copy: the demo is drawn again when needed
+            spaces.store().update_state(space.id, picture_set=DEMO_NAME)
+        else:
+            st.session_state[DATASET] = spaces.store().save_dataset(space.id, data, name)
+    except (OSError, ValueError) as error:
+        log.warning("The pictures of space %s could not be kept: %s", space.id, error)
+        st.session_state[KEEP_PROBLEM] = (f"These pictures could not be kept on this computer ({error}); they "
+                                          "last only as long as this browser tab.")
+
+
+def keep_problem() -> str | None:
+    """Why the picture set could not be kept on disk (see set_dataset), or None."""
+    return st.session_state.get(KEEP_PROBLEM)
+
+
+def _restore_pictures() -> None:
+    space = spaces.current()
+    if space is None:
+        return
+    saved = spaces.store().state(space.id)
+    data = None
+    if saved.picture_set and saved.picture_set != DEMO_NAME:
+        try:
+            data = spaces.store().load_pictures(space.id)
+        except (OSError, ValueError) as error:  # DatasetError: fewer than 2 classes left, say
+            log.warning("The pictures of space %s cannot be used: %s", space.id, error)
+    st.session_state[DATASET] = data  # None: the Data page starts with the demo
+    st.session_state[DATASET_NAME] = saved.picture_set if data is not None else None
 
 
 def load_demo_dataset() -> ImageDataset:
@@ -92,53 +147,100 @@ def is_demo() -> bool:
 
 # -- training settings -------------------------------------------------------------------------
 def settings() -> TrainingSettings:
-    """The settings chosen on the Model page (TrainingSettings' defaults until it is visited)."""
+    """The settings chosen on the Model page (the space's, else TrainingSettings' defaults)."""
     chosen = st.session_state.get(SETTINGS)
-    return chosen if isinstance(chosen, TrainingSettings) else TrainingSettings()
+    if isinstance(chosen, TrainingSettings):
+        return chosen
+    space = spaces.current()
+    chosen = spaces.store().settings(space.id) if space is not None else TrainingSettings()
+    st.session_state[SETTINGS] = chosen
+    return chosen
 
 
 def set_settings(chosen: TrainingSettings) -> None:
+    if st.session_state.get(SETTINGS) == chosen:
+        return
     st.session_state[SETTINGS] = chosen
+    space = spaces.current()
+    if space is not None:
+        try:
+            spaces.store().save_settings(space.id, chosen)
+        except OSError as error:
+            log.warning("The settings of space %s could not be kept: %s", space.id, error)
 
 
 # -- the training job and runs -----------------------------------------------------------------
+def job_entry():
+    """The space's latest job as the training queue sees it (a QueueEntry: queued, running, done,
+    failed, cancelled, interrupted), or None."""
+    space = spaces.current()
+    return spaces.queue().status(space.id) if space is not None else None
+
+
 def job():
-    """The TrainingJob of this session (running or finished), or None."""
-    return st.session_state.get(JOB)
+    """The space's job (a TrainingJob or an ExperimentJob; queued, running or finished), or None.
+    It lives in the server's queue, not in the session, so a refresh finds it again."""
+    entry = job_entry()
+    return spaces.queue().job(entry.ticket) if entry is not None else None
 
 
-def set_job(training_job) -> None:
-    """Keep the job; it also keeps this session's work folder alive until it is done with it,
-    so closing the tab during training still lets the run be saved with its pictures."""
-    training_job.studio_work_folder = st.session_state.get(WORK_DIR)
-    st.session_state[JOB] = training_job
+def submit_job(new_job, label: str = "", replace: bool = False, estimate_seconds: float | None = None) -> None:
+    """Put ``new_job`` (anything with ``train_and_save``, ``stop`` and ``snapshot``) in the server's
+    training line for this space. AlreadyQueued (in plain words) if the space has one waiting
+    or running, unless ``replace`` (a waiting one is then replaced, keeping its place).
+
+    The job keeps this session's work folder alive until it is done with it, so closing the
+    tab during training still lets the run be saved with its pictures."""
+    space = spaces.current()
+    if space is None:
+        raise ValueError("Join the class first: your trainings are kept in your own space.")
+    new_job.studio_work_folder = st.session_state.get(WORK_DIR)
+    ticket = spaces.queue().submit(space.id, new_job, replace=replace, label=label,
+                                   estimate_seconds=estimate_seconds)
+    st.session_state[WATCHED_TICKET] = ticket.id
 
 
 def sync_job() -> None:
-    """Remember the run a finished job saved (called on every rerun, from any page)."""
-    training_job = job()
-    if training_job is None or not getattr(training_job, "finished", False):
+    """When the job this session watched ends, its run becomes the chosen one (called on every
+    rerun, from any page). A job that had ended before the session began changes nothing."""
+    entry = job_entry()
+    if entry is None:
         return
-    run = getattr(training_job, "run", None)
+    if entry.active:
+        st.session_state[WATCHED_TICKET] = entry.ticket.id
+        return
+    if st.session_state.get(WATCHED_TICKET) != entry.ticket.id:
+        return
+    st.session_state[WATCHED_TICKET] = None
+    run = getattr(spaces.queue().job(entry.ticket), "run", None)
     if run is not None and run.path is not None:
-        path = str(run.path)
-        if path not in session_runs():
-            st.session_state.setdefault(SESSION_RUNS, []).append(path)
-            loaded_runs()[path] = run  # the model is already in memory: keep it
-            st.session_state[SELECTED_RUN] = path
+        add_session_run(run)
 
 
 def session_runs() -> list[str]:
-    """Folders of the runs trained in this session, oldest first."""
+    """Folders of the runs trained (or opened) in this session, oldest first."""
     return list(st.session_state.get(SESSION_RUNS, []))
 
 
 def selected_run() -> str | None:
+    """The run the Test and Evaluate pages use: this session's choice, else the space's."""
+    if SELECTED_RUN not in st.session_state:
+        space = spaces.current()
+        name = spaces.store().state(space.id).selected_run if space is not None else None
+        st.session_state[SELECTED_RUN] = str(workspace() / name) if name else None
     return st.session_state.get(SELECTED_RUN)
 
 
 def select_run(path: str | Path | None) -> None:
     st.session_state[SELECTED_RUN] = str(path) if path else None
+    space = spaces.current()
+    if space is None:
+        return
+    in_space = path is not None and Path(path).parent == workspace()
+    try:  # only a folder name in the space's own runs is kept: never a path
+        spaces.store().update_state(space.id, selected_run=Path(path).name if in_space else None)
+    except (OSError, ValueError) as error:
+        log.warning("The chosen run of space %s could not be kept: %s", space.id, error)
 
 
 def loaded_runs() -> dict:
@@ -147,7 +249,7 @@ def loaded_runs() -> dict:
 
 
 def all_runs() -> list:
-    """This session's runs, then every other run in the workspace (newest first)."""
+    """This session's runs, then every other run of the space (newest first)."""
     from tlcore.runs import list_runs, load_run
 
     cache = loaded_runs()

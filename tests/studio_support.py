@@ -4,6 +4,7 @@ and helpers to open a page and read its text. Imported by test_app_pages.py and 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,17 @@ def folders(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch, folders):
+    """Each test starts as a new user would: the module's runs are there, but no space yet (its
+    pictures, settings and chosen run), and a server with a new training line."""
+    import streamlit as st
+
     monkeypatch.setenv("TLCORE_CACHE_DIR", str(folders["cache"]))
     monkeypatch.setenv("TLCORE_WORKSPACE", str(folders["workspace"]))
     monkeypatch.setenv("KERAS_HOME", str(folders["keras"]))  # no ImageNet file is ever "cached"
+    monkeypatch.delenv("TLCORE_MODE", raising=False)
+    shutil.rmtree(folders["workspace"] / "spaces", ignore_errors=True)
+    shutil.rmtree(folders["workspace"] / "classroom", ignore_errors=True)
+    st.cache_resource.clear()  # the space store and the training queue are one per server
     return folders
 
 
@@ -95,6 +104,24 @@ def open_page(page: str, **session) -> AppTest:
         assert not at.exception, at.exception
         assert on_page(at) == page, f"asked for the {page} page, the app drew {on_page(at)}"
     return at
+
+
+def space_job():
+    """The job of the solo space in the server's training queue (what the Train page shows)."""
+    from studio import spaces
+    from tlcore.classroom.spaces import SOLO_ID
+
+    entry = spaces.queue().status(SOLO_ID)
+    return spaces.queue().job(entry.ticket) if entry is not None else None
+
+
+def wait_until_started(job, timeout: float = 60) -> None:
+    """A job waits in the queue before its worker starts it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (job.running or job.finished) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def texts(at: AppTest) -> str:

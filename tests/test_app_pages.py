@@ -26,7 +26,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from conftest import SHARED_WEIGHTS  # noqa: E402,F401
 from tlcore.settings import TrainingSettings
 from studio_support import (  # noqa: E402,F401  (fixtures are found by name)
-    APP, ROOT, SMALL_WEIGHTS, TIMEOUT, environment, folders, open_page, switch, texts, trained_run,
+    APP, ROOT, SMALL_WEIGHTS, TIMEOUT, environment, folders, open_page, space_job, switch, texts, trained_run,
+    wait_until_started,
 )
 PAGES = ["learn", "data", "model", "train", "test", "runs"]
 
@@ -150,15 +151,21 @@ def test_data_page_loads_a_zip_and_reports_skipped_files():
     assert at.session_state["tl_dataset_name"] == "pets"
 
 
-def test_two_sessions_never_see_each_others_pictures():
-    first, second = open_page("data"), open_page("data")
+def test_a_refresh_brings_back_the_pictures_and_settings_solo():
+    """Solo, there is one space, the teacher's: a new session (a refresh, a closed tab, a
+    restarted server) finds the pictures and settings the last one left, kept on disk."""
+    first = open_page("data")
     first.file_uploader(key="data_zip").set_value(("pets.zip", pets_zip(), "application/zip")).run()
-    second.run()
     assert first.session_state["tl_dataset"].counts == {"cats": 3, "dogs": 3}
-    assert second.session_state["tl_dataset"].counts == {"circle": 30, "square": 30, "triangle": 30}
-    folder = first.session_state["tl_work_dir"].path
-    assert Path(first.session_state["tl_dataset"].root).is_relative_to(folder)
-    assert "tl_work_dir" not in second.session_state or second.session_state["tl_work_dir"].path != folder
+    kept = Path(first.session_state["tl_dataset"].root)
+    assert kept.parts[-2:] == ("solo", "pictures") and sorted(p.name for p in kept.iterdir()) == ["cats", "dogs"]
+    assert not first.session_state["tl_dataset"].pixels().flags.writeable  # memory-mapped from the space's file
+
+    again = open_page("data")
+    assert again.session_state["tl_dataset"].counts == {"cats": 3, "dogs": 3}
+    assert again.session_state["tl_dataset_name"] == "pets"
+    assert np.array_equal(again.session_state["tl_dataset"].pixels(), first.session_state["tl_dataset"].pixels())
+    assert "Read 6 pictures" not in texts(again)  # restored, not uploaded again
 
 
 def test_data_page_shows_a_bad_zip_in_plain_words():
@@ -415,11 +422,11 @@ def test_train_page_runs_a_real_training_and_shows_curves_and_summary():
                    tl_settings=settings)
     at.button(key="train_start").click().run()
     assert not at.exception
-    job = at.session_state["tl_job"]
+    job = space_job()
     # clicking around and switching pages neither stops nor restarts the job
     switch(at, "runs").run()
     switch(at, "train").run()
-    assert at.session_state["tl_job"] is job
+    assert space_job() is job
     job.join(timeout=240)
     assert not job.running and job.error is None, job.error
     at.run()
@@ -450,7 +457,8 @@ def test_train_page_stop_keeps_the_best_model_so_far():
                     epochs=200, fine_tune_epochs=0, batch_size=8, learning_rate=1e-3, augment=[])
     at = open_page("train", tl_dataset=load_demo(image_size=96), tl_settings=settings)
     at.button(key="train_start").click().run()
-    job = at.session_state["tl_job"]
+    job = space_job()
+    wait_until_started(job)
     deadline = time.monotonic() + 120
     while job.running and job.snapshot()["epoch"] < 1 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -485,7 +493,7 @@ def test_train_page_explains_missing_imagenet_weights():
         patch.setattr("keras.src.utils.file_utils.get_file", offline)
         at = open_page("train", tl_settings=settings)
         at.button(key="train_start").click().run()
-        at.session_state["tl_job"].join(timeout=120)
+        space_job().join(timeout=120)
         at.run()
     assert not at.exception
     page = texts(at)
@@ -675,7 +683,7 @@ def test_train_page_says_what_happened_when_training_fails(monkeypatch):
                                 batch_size=32)
     at = open_page("train", tl_dataset=load_demo(image_size=96), tl_settings=settings)
     at.button(key="train_start").click().run()
-    job = at.session_state["tl_job"]
+    job = space_job()
     job.join(timeout=120)
     at.run()
     assert not at.exception

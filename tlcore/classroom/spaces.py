@@ -25,6 +25,7 @@ of page cache at most, of which only what is being trained on needs to be reside
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -345,6 +346,28 @@ class SpaceStore:
                 self.update_state(space.id, picture_set=picture_set)
             return self.picture_counts(space.id)
 
+    def save_dataset(self, space_id, dataset: ImageDataset, picture_set: str | None = None) -> ImageDataset:
+        """Make ``dataset`` (decoded, maybe changed in the app) the space's whole set, and give it
+        back as read from the space: its paths in the space, its pixels memory-mapped.
+
+        Files already in place are kept (an unchanged set writes nothing but its state), new
+        ones are hard-linked or copied, files no longer in the set are removed; the decoded
+        pixels are written once, so nothing is decoded again."""
+        space = self.get(space_id)
+        if len(dataset) > self.max_pictures:
+            raise SpaceError(f"That set has {len(dataset)} pictures; a space holds at most "
+                             f"{self.max_pictures}. Choose fewer pictures.")
+        with self._lock:
+            targets = _sync_files(dataset, space.pictures_dir)
+            signature = _signature(space.pictures_dir)
+            moved = copy.copy(dataset)  # the same pictures, found in the space from now on
+            moved.paths, moved.root = targets, space.pictures_dir
+            mapped = _memory_mapped(moved, space.cache_dir / f"pixels-{dataset.image_size}-{signature[:16]}.npy")
+            self._decoded[(space.id, dataset.image_size)] = _Decoded(signature, mapped)
+            if picture_set is not None:
+                self.update_state(space.id, picture_set=picture_set)
+            return mapped
+
     def remove_pictures(self, space_id, names: Iterable[str] = (), classes: Iterable[str] = ()) -> int:
         """Delete pictures ("class/file") and whole classes; how many files went. Unknown names are ignored."""
         space = self.get(space_id)
@@ -445,6 +468,40 @@ def _merge_into(staging: Path, pictures: Path) -> list[str]:
             os.replace(file, target_dir / name)
             added.append(f"{target_dir.name}/{name}")
     return added
+
+
+def _sync_files(dataset: ImageDataset, pictures: Path) -> list[Path]:
+    """The files of ``dataset`` under ``pictures`` ("class/file" as in its names, made safe);
+    the target path of each picture, in the set's order. Only what changed is written."""
+    pictures.mkdir(parents=True, exist_ok=True)
+    targets, wanted = [], set()
+    for source, name in zip(dataset.paths, dataset.names):
+        target = pictures.joinpath(*[safe_name(part) for part in str(name).split("/")])
+        targets.append(target)
+        wanted.add(target)
+        if target.is_file() and Path(source).is_file() and os.path.samefile(source, target):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _link_or_copy(Path(source), target)
+    for path in sorted(pictures.rglob("*"), reverse=True):  # files before their folders
+        if path.is_file() and path not in wanted:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return targets
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """``target`` becomes ``source``'s content, replaced in one step (a hard link where it can)."""
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        try:
+            os.link(source, temporary)
+        except OSError:  # another file system, or links not allowed: copy
+            shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _unique(name: str, taken: set[str]) -> str:
