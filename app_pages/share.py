@@ -403,13 +403,16 @@ def settings_of(project):
 
 def open_lesson(upload) -> None:
     from tlcore.data import DatasetError, UnsafeArchiveError
-    from tlcore.projects import open_project
+    from tlcore.projects import LessonFileError, open_project
 
     try:
         with st.spinner("Opening the lesson: unpacking the pictures and models…"):
             project = open_project(upload, state.workspace(), state.work_dir())
+    except LessonFileError as error:  # its sentence already says it is about the lesson file
+        widgets.flash(LESSON_FLASH, "error", md(str(error)))
+        return
     except (DatasetError, UnsafeArchiveError, ValueError, OSError, KeyError) as error:
-        widgets.flash(LESSON_FLASH, "error", f"This lesson file could not be opened. {error}")
+        widgets.flash(LESSON_FLASH, "error", f"This lesson file could not be opened. {md(str(error))}")
         return
     data = project.dataset
     state.set_dataset(data, project.name)

@@ -348,9 +348,8 @@ def test_share_page_refuses_a_model_with_code_in_plain_words(tmp_path, folders):
     x = keras.layers.Lambda(lambda v: v / 255.0)(inputs)
     x = keras.layers.GlobalAveragePooling2D()(x)
     keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x)).save(tmp_path / "sneaky.keras")
-    before = sorted(p.name for p in folders["workspace"].glob("*")) if folders["workspace"].is_dir() else []
-
-    at = open_page("share")
+    at = open_page("share")  # the server's own folders (spaces, the queue's journal) are made now
+    before = sorted(p.name for p in folders["workspace"].glob("*"))
     at.file_uploader(key="share_model_files").set_value(
         [("sneaky.keras", (tmp_path / "sneaky.keras").read_bytes(), "application/octet-stream"),
          ("labels.txt", b"a\nb\n", "text/plain")]).run()
@@ -358,7 +357,7 @@ def test_share_page_refuses_a_model_with_code_in_plain_words(tmp_path, folders):
     errors = [e.value for e in at.error]
     assert any("contains code (a Lambda layer) and was not opened, for safety" in e for e in errors), errors
     assert "Traceback" not in texts(at)
-    after = sorted(p.name for p in folders["workspace"].glob("*")) if folders["workspace"].is_dir() else []
+    after = sorted(p.name for p in folders["workspace"].glob("*"))
     assert after == before  # nothing was added
 
     at.file_uploader(key="share_model_files").set_value(
@@ -429,3 +428,32 @@ def test_lesson_file_round_trip_restores_pictures_settings_and_runs(trained_run,
     other.file_uploader(key="share_project_file").set_value(("x.tlproject", b"nope", "application/zip")).run()
     assert not other.exception
     assert any("could not be opened" in e.value for e in other.error)
+
+
+def test_share_page_refuses_a_lesson_that_writes_outside_the_workspace(folders, monkeypatch, tmp_path):
+    """An uploaded lesson is untrusted: a run named '../escaped_run' refuses it whole, in plain words,
+    and nothing is written (in the workspace or beside it)."""
+    from bad_inputs import lesson_bytes, manifest, tree
+
+    workspace = tmp_path / "parent" / "workspace"
+    workspace.mkdir(parents=True)
+    monkeypatch.setenv("TLCORE_WORKSPACE", str(workspace))
+    lesson = lesson_bytes(manifest(runs=["../escaped_run"]), {"daisy": 3, "rose": 3},
+                          extra=[("runs/../escaped_run/model.keras", b"x"), ("runs/../escaped_run/run.json", b"{}")])
+    at = open_page("share")
+    before = tree(tmp_path / "parent")  # after the app set up its own folders
+    at.file_uploader(key="share_project_file").set_value(("lesson.tlproject", lesson, "application/zip")).run()
+    assert not at.exception
+    assert [re.sub(r"\\(.)", r"\1", e.value) for e in at.error] == [  # Markdown escapes undone
+        "This lesson file is refused: it names a run '../escaped_run' that is not a plain folder name (the name "
+        "holds a slash). Nothing was opened or written."]
+    after = tree(tmp_path / "parent")
+    assert after == before, {k: (before.get(k), after.get(k)) for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    assert at.session_state["tl_dataset"].class_names == ["circle", "square", "triangle"]  # still the demo
+
+    at.file_uploader(key="share_project_file").set_value(("lesson.tlproject", lesson_bytes(manifest(), {}),
+                                                          "application/zip")).run()
+    assert [re.sub(r"\\(.)", r"\1", e.value) for e in at.error] == [
+        "This lesson file holds no pictures (it has no pictures/ folder). Save the lesson again from the Share "
+        "page, or ask for a new copy."]
+    assert tree(tmp_path / "parent") == before
