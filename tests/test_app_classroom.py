@@ -1,0 +1,170 @@
+"""The classroom in the app (AppTest): joining, spaces kept apart and restored from the URL, the
+teacher's page behind its code, and the one training line (its place, replace after asking,
+leave the line, a refresh re-attaches, a restart says what was interrupted)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from studio_support import (  # noqa: F401  (fixtures are found by name)
+    APP, SMALL_WEIGHTS, TIMEOUT, environment, folders, on_page, open_page, space_job, switch, texts, trained_run,
+    wait_until_started,
+)
+from test_app_pages import pets_zip
+from tlcore.settings import TrainingSettings
+
+CODE = "PLANTS-2024"
+TINY = TrainingSettings(backbone="mobilenet_v2_035", weights=SMALL_WEIGHTS, input_size=96, epochs=1, batch_size=32)
+
+
+@pytest.fixture
+def classroom(monkeypatch):
+    monkeypatch.setenv("TLCORE_MODE", "classroom")
+    monkeypatch.setenv("TLCORE_TEACHER_CODE", CODE)
+    monkeypatch.setenv("TLCORE_JOIN_URL", "https://192.0.2.10:8501")
+
+
+def student(name: str) -> AppTest:
+    """A new browser tab that joins the class as ``name`` (then on the Learn page)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run(timeout=60)
+    assert on_page(at) is None or on_page(at) == "join", on_page(at)
+    at.text_input(key="join_name").input(name)
+    at.button[0].click().run()  # the form's Join button
+    assert not at.exception, at.exception
+    return at
+
+
+def tab_of(space_id: str, page: str = "learn") -> AppTest:
+    """A new tab (a refresh, or a bookmark) opening the link with ``?space=space_id``."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["space"] = space_id
+    at.run(timeout=60)
+    if page != "learn":
+        switch(at, page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def space_of(at: AppTest) -> str:
+    return at.session_state["tl_space_id"]
+
+
+def test_a_student_joins_by_name_and_the_link_brings_the_space_back(classroom):
+    first = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=60)
+    assert "Join the class" in texts(first) and "Type **your name**" in " ".join(m.value for m in first.markdown)
+    ana = student("Ana")
+    assert ana.query_params["space"] == space_of(ana)
+    assert "Your space: **Ana**" in texts(ana)
+    switch(ana, "data").run()
+    ana.file_uploader(key="data_zip").set_value(("pets.zip", pets_zip(), "application/zip")).run()
+    assert ana.session_state["tl_dataset"].counts == {"cats": 3, "dogs": 3}
+
+    again = tab_of(space_of(ana), "data")  # a refresh, a closed tab, or the server restarted
+    assert again.session_state["tl_dataset"].counts == {"cats": 3, "dogs": 3}
+    assert "Your space: **Ana**" in texts(again)
+
+    taken = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=60)
+    taken.text_input(key="join_name").input("  ana ")
+    taken.button[0].click().run()
+    assert "The name 'ana' is already taken in this class" in texts(taken)
+    assert "tl_space_id" not in taken.session_state
+
+
+def test_a_link_that_is_no_space_or_the_teachers_space_opens_the_join_page(classroom):
+    for wanted in ("not-a-space-id", "solo", "../../etc"):
+        at = tab_of(wanted)
+        assert "was not found on this server" in texts(at), wanted
+        assert "tl_dataset" not in at.session_state
+
+
+def test_two_students_never_see_each_others_pictures_or_runs(classroom, folders, trained_run):
+    import shutil
+
+    ana, ben = student("Ana"), student("Ben")
+    switch(ana, "data").run()
+    ana.file_uploader(key="data_zip").set_value(("pets.zip", pets_zip(), "application/zip")).run()
+    anas_runs = folders["workspace"] / "spaces" / space_of(ana) / "runs"
+    shutil.copytree(trained_run.path, anas_runs / trained_run.path.name)  # a run Ana trained
+
+    switch(ben, "data").run()
+    assert ben.session_state["tl_dataset_name"] == "Shapes (built-in demo)"
+    switch(ben, "runs").run()
+    assert "No trained model yet" in texts(ben)  # neither Ana's run nor the solo workspace's
+    switch(ana, "runs").run()
+    assert "No trained model yet" not in texts(ana)
+
+
+def test_the_teacher_page_needs_its_code(classroom):
+    ana = student("Ana")
+    switch(ana, "teacher").run()
+    assert "teacher code" in texts(ana) and "The class:" not in texts(ana)
+    ana.text_input(key="teacher_code").input("GUESS-1234")
+    ana.button[0].click().run()
+    assert "That is not the teacher code" in texts(ana) and "The class:" not in texts(ana)
+
+    teacher = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=60)
+    switch(teacher, "teacher").run()
+    teacher.text_input(key="teacher_code").input(" plants2024 ")  # as typed: case, spaces and dash do not matter
+    teacher.button[0].click().run()
+    assert not teacher.exception
+    page = texts(teacher)
+    assert "The class: 1 space" in page and "https://192.0.2.10:8501" in page
+    table = teacher.dataframe[0].value
+    assert list(table["Name"]) == ["Ana"] and list(table["Pictures"]) == [0]
+
+
+def test_the_line_shows_its_place_asks_before_replacing_and_can_be_left(folders):
+    from studio import spaces
+
+    spaces.queue().pause()  # the teacher paused it: nothing starts
+    at = open_page("train", tl_settings=TINY)
+    at.button(key="train_start").click().run()
+    first = space_job()
+    assert "Your training is number 1 in line. The teacher has paused trainings" in texts(at)
+    assert at.button(key="train_stop").label == "Leave the line"
+
+    at.button(key="train_start").click().run()  # again, while it waits
+    assert "You already have a training waiting in line" in texts(at)
+    at.button(key="train_keep").click().run()
+    assert space_job() is first
+    at.button(key="train_start").click().run()
+    at.button(key="train_replace").click().run()
+    assert space_job() is not first and spaces.queue().status("solo").position == 1
+
+    at.button(key="train_stop").click().run()  # leave the line
+    assert spaces.queue().status("solo").state == "cancelled"
+    assert at.button(key="train_start").disabled is False
+
+
+def test_a_refresh_during_training_finds_it_again_and_a_restart_says_it_was_interrupted(folders):
+    from studio import spaces
+
+    at = open_page("train", tl_settings=dataclasses.replace(TINY, epochs=300, batch_size=8))
+    at.button(key="train_start").click().run()
+    job = space_job()
+    wait_until_started(job)
+    deadline = time.monotonic() + 120
+    while job.snapshot()["epoch"] < 1 and time.monotonic() < deadline:  # one whole epoch to keep
+        time.sleep(0.2)
+    refreshed = open_page("train")  # a new session of the same (solo) space
+    assert "Training now:" in texts(refreshed) and "300 epochs" in texts(refreshed)
+    assert refreshed.button(key="train_stop").disabled is False
+    refreshed.button(key="train_stop").click().run()
+    job.join(timeout=120)
+    refreshed.run()
+    assert "Training was stopped early" in texts(refreshed)
+
+    spaces.queue().pause()
+    refreshed.button(key="train_start").click().run()  # waits in line, then the server "restarts"
+    assert spaces.queue().status("solo").state == "queued"
+    import streamlit as st
+
+    st.cache_resource.clear()  # a new server process: a new queue, reading the old one's journal
+    after = open_page("train")
+    assert "interrupted when the server restarted; start it again" in texts(after)
+    assert after.button(key="train_start").disabled is False
