@@ -486,6 +486,24 @@ def test_zip_limits_are_checked_before_writing(tmp_path):
     assert all_files(extract_zip(data, dest)) == {"daisy/0.jpg", "daisy/1.jpg", "daisy/2.jpg"}
 
 
+def test_zip_size_limit_counts_only_what_is_unpacked(tmp_path):
+    """A video left in a zip of pictures is skipped unread; it does not make the zip too big."""
+    from tlcore.data import unpack_zip
+
+    pictures = [(f"daisy/{i}.jpg", jpeg_bytes(i)) for i in range(3)]
+    data = zip_bytes(pictures + [("daisy/film.mp4", bytes(50_000))])
+    limit = sum(len(picture) for _, picture in pictures) + 100
+    unpacked = unpack_zip(data, tmp_path / "dest", max_total_bytes=limit, max_picture_bytes=20_000)
+    assert all_files(tmp_path / "dest") == {"daisy/0.jpg", "daisy/1.jpg", "daisy/2.jpg"}
+    assert [f.sentence() for f in unpacked.skipped] == [
+        "daisy/film.mp4 was skipped: it is 50.0 kB, more than the 20.0 kB a picture may be; it was not unpacked."]
+    # One byte over the limit: the message shows enough decimals to tell the two sizes apart.
+    total = limit - 100
+    with pytest.raises(UnsafeArchiveError) as caught:
+        unpack_zip(zip_bytes(pictures), tmp_path / "again", max_total_bytes=total - 1)
+    assert str(caught.value) == f"The uploaded file would unpack to {total / 1e3:.3f} kB; the limit is {(total - 1) / 1e3:.1f} kB."
+
+
 def test_not_a_zip_is_refused(tmp_path):
     path = tmp_path / "pictures.zip"
     path.write_text("hello")

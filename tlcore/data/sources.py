@@ -339,13 +339,14 @@ def unpack_zip(
             raise UnsafeArchiveError(
                 f"{label} holds {len(members):,} files; the limit is {max_files:,}."
             )
-        declared = sum(member.file_size for member in members)
+        plan = _plan(members, label, policy, max_picture_bytes)
+        # Only what will be written counts: a big video left in the zip is skipped unread, not refused.
+        declared = sum(member.file_size for member, _, what in plan.writes if what != FOLDER)
         if declared > max_total_bytes:
             raise UnsafeArchiveError(
-                f"{label} would unpack to {_size_words(declared)}; "
+                f"{label} would unpack to {_size_words(declared, max_total_bytes)}; "
                 f"the limit is {_size_words(max_total_bytes)}."
             )
-        plan = _plan(members, label, policy, max_picture_bytes)
         created: list[Path] = []
         try:
             _write(archive, plan, dest, label, max_total_bytes, created)
@@ -572,10 +573,15 @@ def _unpack_error(error: Exception, member: zipfile.ZipInfo, label: str) -> Unsa
     )
 
 
-def _size_words(count: int) -> str:
+def _size_words(count: int, other: int | None = None) -> str:
+    """"1.5 GB"; with ``other`` (a limit), as many decimals as it takes not to look equal to it."""
     for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if count >= size:
-            return f"{count / size:.1f} {unit}"
+            decimals = 1
+            while other is not None and count != other and decimals < 6 and \
+                    f"{count / size:.{decimals}f}" == f"{other / size:.{decimals}f}":
+                decimals += 1
+            return f"{count / size:.{decimals}f} {unit}"
     return f"{count} bytes"
 
 
