@@ -56,6 +56,15 @@ class DatasetInfo:
     def pictures(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def short_name(self) -> str:
+        """The set's name as people call it: a folder's own name rather than its whole path
+        (runs saved without a name kept the folder the pictures came from)."""
+        name = self.name.rstrip("/\\")
+        if "/" in name or "\\" in name:
+            name = name.replace("\\", "/").rsplit("/", 1)[-1]
+        return name or "pictures"
+
 
 @dataclass(frozen=True)
 class RunRecord:

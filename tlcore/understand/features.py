@@ -25,6 +25,22 @@ _BATCH = 32
 _POOLED = "pooled"  # frozen_outputs' name for the boundary at depth 0
 
 
+def weights_here(backbone: str, input_size: int | None = None) -> str | None:
+    """The pretrained weights for ``backbone`` that this computer has: "imagenet" (in Keras's
+    cache), else the weights file the user added for it (its path), else None (offline, a map
+    or a comparison with ImageNet weights cannot be made here)."""
+    from ..backbones.registry import get_backbone
+    from ..backbones.weights import imagenet_weights_cached, library_weights_file
+
+    spec = get_backbone(backbone)
+    if not spec.pretrained:
+        return None
+    if imagenet_weights_cached(spec, input_size):
+        return "imagenet"
+    added = library_weights_file(spec)
+    return str(added) if added is not None else None
+
+
 def pooled_features(dataset, backbone: str, weights, input_size: int | None = None, cache_dir=None,
                     on_batch=None) -> np.ndarray:
     """(N, F) float32 pooled features of every picture of ``dataset`` (read-only when cached).
@@ -112,4 +128,4 @@ def _both_outputs(model):
         return kept[1], kept[2]
 
 
-__all__ = ["POOL_LAYER", "features_and_probabilities", "pooled_features", "run_features"]
+__all__ = ["POOL_LAYER", "features_and_probabilities", "pooled_features", "run_features", "weights_here"]
