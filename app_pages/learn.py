@@ -3,6 +3,7 @@
 import streamlit as st
 
 from studio import figures, navigation, state, widgets
+from studio.words import UNFAMILIAR_WORDS
 from tlcore.backbones import BACKBONES
 
 FAMOUS = (("vgg16", "VGG16"), ("resnet50", "ResNet"), ("inception_v3", "Inception"))
@@ -24,6 +25,7 @@ def render() -> None:
     start_with_demo()
     idea_section()
     famous_networks_section()
+    none_of_my_classes_section()
     steps_section()
 
 
@@ -84,6 +86,28 @@ def famous_networks_section() -> None:
         others = [spec for name, spec in BACKBONES.items() if name not in dict(FAMOUS)]
         for spec in sorted(others, key=lambda s: s.card.year):
             st.markdown(f"**{spec.title}** ({spec.card.year}) — {spec.card.lesson}")
+
+
+def none_of_my_classes_section() -> None:
+    st.header("Why it always picks one of your classes")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown(
+            "The new head shares out 100% among **your classes only**: cats and dogs, say. Show it a banana and "
+            "it must still split the 100% between *cat* and *dog*, so it may say “dog, 97% sure”. It was never "
+            "asked whether the picture is a cat or a dog at all.")
+        st.markdown(
+            f"So the Studio also checks whether a picture looks like the pictures the model learned from. "
+            f"When it does not, the Test page says **“{UNFAMILIAR_WORDS}”** instead of a class.")
+    with right:
+        st.markdown(
+            "**An “other” class helps.** Add a class of pictures of what else the camera may see (the empty "
+            "room, hands, other objects), and the model learns to answer *other* for them instead of forcing "
+            "them into cat or dog.")
+        st.markdown(
+            "Its limit: pictures close to your classes still look familiar. To a model of roses and tulips, a "
+            "daisy is a flower like the others, so only an “other” class with daisies in it teaches the "
+            "difference.")
 
 
 def steps_section() -> None:

@@ -19,6 +19,19 @@ LEARNING_COLOUR = "#e8590c"
 HEAD_COLOUR = "#2b8a3e"
 FONT_SIZE = 18
 CHART_CONFIG = {"displayModeBar": False}
+# Lines and dots that must be told apart (runs, configurations, classes): Okabe & Ito's
+# qualitative palette, distinct for colour-blind eyes too and on a washed-out projector.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#8C6D31")
+DASHES = ("solid", "dash", "dot", "dashdot")
+
+
+def palette_colour(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def palette_dash(index: int) -> str:
+    """After every colour was used once, the same colours come back dashed."""
+    return DASHES[(index // len(PALETTE)) % len(DASHES)]
 
 
 # -- figures -------------------------------------------------------------------------------------
@@ -82,11 +95,12 @@ def overlay_figure(series: Iterable[tuple[str, Sequence[float]]], metric: str) -
     accuracy = metric.endswith("accuracy")
     fig = go.Figure()
     longest = 1
-    for label, values in series:
+    for index, (label, values) in enumerate(series):
         values = [float(v) for v in values]
         longest = max(longest, len(values))
         fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=label,
-                                 mode="lines+markers", line=dict(width=3), marker=dict(size=9)))
+                                 mode="lines+markers", marker=dict(size=9, color=palette_colour(index)),
+                                 line=dict(width=3, color=palette_colour(index), dash=palette_dash(index))))
     fig.update_xaxes(title_text="Epoch", range=[0.5, longest + 0.5], dtick=1 if longest <= 20 else None)
     if accuracy:
         fig.update_yaxes(title_text="Correct answers on validation pictures", range=[0, 1.05], tickformat=".0%")
@@ -251,4 +265,130 @@ def threshold_figure(curve: Sequence[tuple[float, float, float | None]], thresho
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="Share of pictures")
     fig = _base_layout(fig, "Saying “not sure” more often: fewer answers, more of them right")
     fig.update_layout(legend=dict(y=-0.28))
+    return fig
+
+
+# -- experiments: each preset's answer on one chart ----------------------------------------------------
+def _error_bars(rows: Sequence[dict]) -> dict | None:
+    """Plotly error bars from each row's 95 % interval (none where one repeat gave no interval)."""
+    if not any(row.get("val_accuracy_ci95") for row in rows):
+        return None
+    high = [(row["val_accuracy_ci95"][1] - row["val_accuracy_mean"]) if row.get("val_accuracy_ci95") else 0.0
+            for row in rows]
+    low = [(row["val_accuracy_mean"] - row["val_accuracy_ci95"][0]) if row.get("val_accuracy_ci95") else 0.0
+           for row in rows]
+    return dict(type="data", symmetric=False, array=high, arrayminus=low, thickness=3, width=8)
+
+
+def _accuracy_axis(fig: go.Figure, title: str = "Right answers on held-back pictures") -> None:
+    fig.update_yaxes(title_text=title, range=[0, 1.05], tickformat=".0%")
+
+
+def experiment_curves_figure(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], title: str) -> go.Figure:
+    """Validation accuracy per epoch, one line per configuration: (label, mean per epoch, sd per
+    epoch over the repeats). A band of ± one spread shows how much the repeats disagreed."""
+    fig = go.Figure()
+    longest = 1
+    for index, (label, means, spreads) in enumerate(series):
+        means, spreads = [float(v) for v in means], [float(v) for v in spreads]
+        epochs = list(range(1, len(means) + 1))
+        longest = max(longest, len(means))
+        colour = palette_colour(index)
+        if any(spreads):
+            fig.add_trace(go.Scatter(
+                x=epochs + epochs[::-1], y=[m + s for m, s in zip(means, spreads)] + [m - s for m, s in
+                                                                                     zip(means, spreads)][::-1],
+                fill="toself", fillcolor=_transparent(colour), line=dict(width=0), hoverinfo="skip",
+                showlegend=False, name=f"{label} (spread)"))
+        fig.add_trace(go.Scatter(
+            x=epochs, y=means, name=label, mode="lines+markers", line=dict(color=colour, width=4,
+                                                                            dash=palette_dash(index)),
+            marker=dict(size=10, color=colour), hovertemplate=f"{label}<br>epoch %{{x}}: %{{y:.0%}}<extra></extra>"))
+    fig.update_xaxes(title_text="Epoch", range=[0.5, longest + 0.5], dtick=1 if longest <= 20 else None)
+    _accuracy_axis(fig)
+    fig = _base_layout(fig, title, height=440 + 30 * len(series))
+    fig.update_layout(hovermode="closest", legend=dict(orientation="v", y=-0.2))
+    return fig
+
+
+def _transparent(colour: str, alpha: float = 0.18) -> str:
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def learning_curve_figure(rows: Sequence[dict], class_count: int, title: str) -> go.Figure:
+    """Accuracy against training pictures per class, with 95 % error bars: "how many are enough?".
+
+    ``rows``: an experiment's rows (``per_class`` a number or "all"); "all" sits at the mean
+    number of training pictures per class it had."""
+    points = sorted(rows, key=lambda r: r["train_pictures"])
+    xs = [r["train_pictures"] / max(class_count, 1) if r["per_class"] == "all" else r["per_class"] for r in points]
+    words = [f"all ({x:.0f})" if r["per_class"] == "all" else str(r["per_class"]) for r, x in zip(points, xs)]
+    fig = go.Figure(go.Scatter(
+        x=xs, y=[r["val_accuracy_mean"] for r in points], mode="lines+markers", name="Right answers",
+        line=dict(color=PALETTE[0], width=4), marker=dict(size=14, color=PALETTE[0]), error_y=_error_bars(points),
+        customdata=words, hovertemplate="%{customdata} pictures per class: %{y:.0%}<extra></extra>", showlegend=False))
+    fig.update_xaxes(title_text="Training pictures per class", type="log", tickvals=xs, ticktext=words)
+    _accuracy_axis(fig)
+    fig = _base_layout(fig, title, height=460)
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def accuracy_time_figure(rows: Sequence[dict], labels: Sequence[str], title: str) -> go.Figure:
+    """Each configuration as a dot: training time across, accuracy up, 95 % error bars; the name
+    beside the dot, the whole configuration on hover. Top left is best: quick and right."""
+    fig = go.Figure()
+    for index, (row, label) in enumerate(zip(rows, labels)):
+        colour = palette_colour(index)
+        fig.add_trace(go.Scatter(
+            x=[row["train_seconds_mean"]], y=[row["val_accuracy_mean"]], mode="markers+text", name=label,
+            text=[label], textposition="top center", textfont=dict(size=FONT_SIZE, color=colour),
+            marker=dict(size=18, color=colour, symbol="circle"), error_y=_error_bars([row]),
+            hovertemplate=f"<b>{row['configuration']}</b><br>%{{y:.0%}} right · %{{x:.1f}} s a training<extra></extra>"))
+    slowest = max((row["train_seconds_mean"] for row in rows), default=1.0)
+    fig.update_xaxes(title_text="Seconds to train once", range=[0, slowest * 1.25 + 0.5])
+    _accuracy_axis(fig)
+    fig = _base_layout(fig, title, height=460)
+    fig.update_layout(hovermode="closest", showlegend=False)
+    return fig
+
+
+def per_class_figure(class_names: Sequence[str], series: Sequence[tuple[str, dict]], title: str) -> go.Figure:
+    """Per-class accuracy side by side: one group of bars per class, one bar per configuration."""
+    fig = go.Figure()
+    for index, (label, per_class) in enumerate(series):
+        fig.add_trace(go.Bar(
+            x=list(class_names), y=[per_class.get(name) for name in class_names], name=label,
+            marker=dict(color=palette_colour(index)),
+            hovertemplate=f"{label}<br>%{{x}}: %{{y:.0%}} right<extra></extra>"))
+    fig.update_xaxes(title_text="Class")
+    _accuracy_axis(fig, "Right answers in this class")
+    fig = _base_layout(fig, title, height=440 + 30 * len(series))
+    fig.update_layout(barmode="group", hovermode="closest", legend=dict(orientation="v", y=-0.2))
+    return fig
+
+
+# -- what the network sees: a map of the pictures --------------------------------------------------------
+def embedding_figure(coords, labels: Sequence[int], class_names: Sequence[str], names: Sequence[str],
+                     indices: Sequence[int], title: str, height: int = 420) -> go.Figure:
+    """Each picture as a dot where the network puts it, coloured by its class. Hover: its name
+    and class; ``indices`` (its place in the picture set) ride along for a click."""
+    fig = go.Figure()
+    labels = [int(label) for label in labels]
+    for label, class_name in enumerate(class_names):
+        rows = [k for k, value in enumerate(labels) if value == label]
+        if not rows:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[float(coords[k][0]) for k in rows], y=[float(coords[k][1]) for k in rows], mode="markers",
+            name=str(class_name), marker=dict(size=11, color=palette_colour(label), opacity=0.85,
+                                              line=dict(width=1, color="white")),
+            customdata=[[int(indices[k]), str(names[k]), str(class_name)] for k in rows],
+            hovertemplate="<b>%{customdata[1]}</b><br>class: %{customdata[2]}<extra></extra>"))
+    fig.update_xaxes(showticklabels=False, title_text="", zeroline=False)
+    fig.update_yaxes(showticklabels=False, title_text="", zeroline=False, scaleanchor=None)
+    fig = _base_layout(fig, title, height=height)
+    fig.update_layout(hovermode="closest", dragmode="zoom", legend=dict(y=-0.05),
+                      margin=dict(l=10, r=10, t=50, b=10))
     return fig

@@ -29,7 +29,9 @@ PAGES = (
     PageEntry("train", "Train", ":material/model_training:"),
     PageEntry("test", "Test", ":material/image_search:"),
     PageEntry("evaluate", "Evaluate", ":material/fact_check:"),
+    PageEntry("understand", "Understand", ":material/scatter_plot:"),
     PageEntry("runs", "Runs", ":material/history:"),
+    PageEntry("experiments", "Experiments", ":material/science:"),
     PageEntry("share", "Share", ":material/ios_share:"),
 )
 # Classroom mode only (`tlcore classroom`): students join with a name; the teacher's page needs a code.
