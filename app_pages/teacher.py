@@ -14,7 +14,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from studio import navigation, spaces, state, words
+from studio import navigation, spaces, words
+from tlcore.backbones import BACKBONES
 from tlcore.classroom import qr
 from tlcore.classroom.server import JOIN_URL_ENV
 from tlcore.classroom.spaces import SpaceError
@@ -81,10 +82,12 @@ def class_section() -> None:
 
 
 def class_row(summary) -> dict:
-    return {"Name": summary.space.name, "Pictures": summary.pictures, "Classes": summary.classes,
-            "Runs": summary.runs,
+    spec = BACKBONES.get(summary.backbone)
+    return {"Name": summary.space.name, "Picture set": summary.picture_set or "—", "Pictures": summary.pictures,
+            "Classes": summary.classes, "Runs": summary.runs,
             "Best accuracy": None if summary.best_accuracy is None else round(100 * summary.best_accuracy, 1),
-            "Network": summary.backbone, "Training": STATE_WORDS.get(summary.queue_state, summary.queue_state)}
+            "Network": spec.short_title if spec else summary.backbone,
+            "Training": STATE_WORDS.get(summary.queue_state, summary.queue_state)}
 
 
 def leaderboard_figure(ranked: list) -> go.Figure:

@@ -62,9 +62,10 @@ def header_section(settings, data, data_name: str, entry) -> None:
     title_column.title("Train", anchor=False)
     start = start_column.button("Start training", key="train_start", type="primary", disabled=running,
                                 icon=":material/play_arrow:", width="stretch")
-    stop = stop_column.button("Leave the line" if waiting else "Stop", key="train_stop", disabled=entry is None,
+    stop = stop_column.button("Cancel" if waiting else "Stop", key="train_stop", disabled=entry is None,
                               icon=":material/stop:", width="stretch",
-                              help="Ends at the next step and keeps the best model so far.")
+                              help="Takes your training out of the line." if waiting else
+                              "Ends at the next step and keeps the best model so far.")
     about_column, link_column = st.columns([3, 1], vertical_alignment="center")
     doing = "Training now" if running else ("Waiting in line" if waiting else "Next training")
     about_column.markdown(f"**{doing}:** {training_words(settings, data, data_name)}")
@@ -105,7 +106,8 @@ def start_training(settings, data, replace: bool = False) -> None:
     try:
         with st.spinner("Preparing the training…"):
             new_job = TrainingJob(settings, data, state.workspace(), dataset_name=state.dataset_name())
-        state.submit_job(new_job, label=settings.spec.short_title, replace=replace)
+        state.submit_job(new_job, label=settings.spec.short_title, replace=replace,
+                         estimate_seconds=new_job.estimate_seconds())
     except AlreadyQueued as already:
         if already.state == "running":  # started from another tab meanwhile
             st.error(str(already))
@@ -152,15 +154,24 @@ def waiting_section(entry) -> None:
         st.info(f"Your training is number {entry.position} in line. The teacher has paused trainings: "
                 "it starts when they carry on.")
         return
-    wait = None if entry.estimated_start is None else max(0.0, entry.estimated_start - time.time())
-    when = "any moment now" if wait is not None and wait < 5 else (
-        f"in about {duration_text(wait)} (at {time.strftime('%H:%M', time.localtime(entry.estimated_start))})"
-        if wait is not None else "soon")
-    ahead = entry.position - 1
-    st.info(f"Your training waits in line: number **{entry.position}** "
-            f"({plural(ahead, 'training')} before it). It should start {when}. You can keep working "
-            "on the other pages, or close this tab: it will run anyway.")
+    st.info(f"Your training waits in line: number **{entry.position}**. {line_words(entry)} You can keep "
+            "working on the other pages, or close this tab: it will run anyway.")
     widgets.show_curves({}, 1, None, key=CURVES_KEY, height=CURVE_HEIGHT)
+
+
+def line_words(entry) -> str:
+    """What is ahead of this training, and when it should start ("1 training is running now and
+    2 trainings wait before yours. It should start in about 40 s (at 10:42).")."""
+    running = sum(1 for other in spaces.queue().snapshot() if other.state == "running")
+    before = [f"{plural(running, 'training')} {'is' if running == 1 else 'are'} running now"] if running else []
+    if entry.position > 1:
+        before.append(f"{plural(entry.position - 1, 'training')} {'waits' if entry.position == 2 else 'wait'} "
+                      "before yours")
+    wait = None if entry.estimated_start is None else max(0.0, entry.estimated_start - time.time())
+    when = ("any moment now" if wait is not None and wait < 5 else
+            f"in about {duration_text(wait)} (at {time.strftime('%H:%M', time.localtime(entry.estimated_start))})"
+            if wait is not None else "soon")
+    return (" and ".join(before) + ". " if before else "") + f"It should start {when}."
 
 
 def progress_section(snap: dict) -> None:

@@ -8,6 +8,7 @@ its generated CSS class names.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -135,8 +136,8 @@ def go_to(page, title: str, timeout_ms: int = 60_000) -> None:
     link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
     target = link.get_attribute("href")  # the default page's is the app's root
     link.click()
-    if target:
-        page.wait_for_url(target, timeout=timeout_ms)
+    if target:  # in classroom mode the app puts the space back into the URL: ?space=...
+        page.wait_for_url(re.compile(re.escape(target) + r"(\?.*)?$"), timeout=timeout_ms)
     wait_rerun(page, timeout_ms)
 
 

@@ -126,7 +126,7 @@ def test_the_line_shows_its_place_asks_before_replacing_and_can_be_left(folders)
     at.button(key="train_start").click().run()
     first = space_job()
     assert "Your training is number 1 in line. The teacher has paused trainings" in texts(at)
-    assert at.button(key="train_stop").label == "Leave the line"
+    assert at.button(key="train_stop").label == "Cancel"
 
     at.button(key="train_start").click().run()  # again, while it waits
     assert "You already have a training waiting in line" in texts(at)

@@ -477,6 +477,8 @@ def test_studio_journey(tmp_path, material, shots, browser):
             raise
         finally:
             page.close()
-    runs_saved = [p for p in Path(env["TLCORE_WORKSPACE"]).iterdir() if p.is_dir()]
+    from tlcore.runs import list_runs
+
+    runs_saved = list_runs(env["TLCORE_WORKSPACE"])  # beside them: the teacher's space and the queue's journal
     assert len(runs_saved) == 1, runs_saved
     print(f"  screenshots in {', '.join(map(str, shots.folders))}")

@@ -88,6 +88,17 @@ class TrainingJob:
         self._save_if_learned()
         return self.run
 
+    def estimate_seconds(self) -> float:
+        """A rough guess of how long this training takes on a 2-core laptop, for the queue's
+        "should start at" until trainings have finished on this server (then it uses those)."""
+        from .experiments import Configuration, ExperimentPlan
+
+        settings = self.settings
+        plan = ExperimentPlan((Configuration(settings.backbone, settings.weights, settings.learning_blocks,
+                                             tuple(settings.augment)),), repeats=1, epochs=settings.epochs,
+                              input_size=settings.input_size)
+        return plan.estimate_seconds(len(self.dataset))
+
     # -- state ---------------------------------------------------------------------------------
     @property
     def running(self) -> bool:

@@ -44,7 +44,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..data import ImageDataset, SkippedFile, read_folder, safe_name, write_uploads
+from ..data import DEMO_NAME, ImageDataset, SkippedFile, demo_folder, read_folder, safe_name, write_uploads
 from ..data.dataset import DEFAULT_IMAGE_SIZE
 from ..data.imagefile import UnreadablePicture, read_header
 from ..data.report import MIN_PICTURES_PER_CLASS
@@ -146,6 +146,7 @@ class SpaceSummary:
     best_accuracy: float | None
     backbone: str
     queue_state: str | None = None
+    picture_set: str | None = None  # its name (the built-in demo's too), None before any
 
 
 @dataclass
@@ -423,13 +424,14 @@ class SpaceStore:
         from ..runs import list_runs
 
         space = self.get(space_id)
-        counts = self.picture_counts(space.id)
+        picture_set = self.state(space.id).picture_set
+        counts = _demo_counts() if picture_set == DEMO_NAME else self.picture_counts(space.id)
         runs = list_runs(space.runs_dir) if space.runs_dir.is_dir() else []
         accuracies = [max(values) for run in runs if (values := run.record.history.get("val_accuracy"))]
         entry = queue.status(space.id) if queue is not None else None
         return SpaceSummary(space, sum(counts.values()), len(counts), len(runs),
                             max(accuracies) if accuracies else None, self.settings(space.id).backbone,
-                            entry.state if entry is not None else None)
+                            entry.state if entry is not None else None, picture_set)
 
     def summaries(self, queue=None) -> list[SpaceSummary]:
         return [self.summary(space.id, queue) for space in self.spaces()]
@@ -447,6 +449,12 @@ def _upload_problem(data) -> str | None:
     except UnreadablePicture as problem:
         return problem.reason
     return None
+
+
+def _demo_counts() -> dict[str, int]:
+    """Pictures per class of the built-in demo (a space that uses it keeps no copy)."""
+    folder = demo_folder()
+    return {d.name: sum(1 for f in d.iterdir() if f.is_file()) for d in sorted(folder.iterdir()) if d.is_dir()}
 
 
 def _class_key(class_name) -> str:

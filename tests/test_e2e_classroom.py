@@ -1,0 +1,167 @@
+"""A class in real Chromium against `tlcore classroom` (HTTPS with its own certificate):
+two students join by name, both press Start, one waits in line while the other trains, a
+refresh during training finds the live training again, and the teacher's page (behind its
+code) lists both spaces, projects a leaderboard and shows a QR code that holds the join URL.
+
+Nothing reaches the network. With ../shared the students train MobileNetV2 0.35 with the real
+weights file; without it, from scratch at 96 px for one epoch (slower, less accurate).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from appserver import CHROMIUM_ARGS, chromium_missing, free_port, go_to, settle, wait_idle, wait_rerun, widget
+
+_MISSING = chromium_missing()
+if _MISSING:
+    pytest.skip(_MISSING, allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from conftest import SHARED_WEIGHTS  # noqa: E402  (the one place ../shared is named)
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[1]
+CODE = "PLANTS-2024"
+PROJECTOR = {"width": 1280, "height": 720}
+STEP_MS = 120_000
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+@contextmanager
+def classroom_server(base: Path):
+    """`tlcore classroom` in a process of its own; yields (join URL, certificate). Stopped with Ctrl+C."""
+    port = free_port()
+    env = {**os.environ, "TLCORE_WORKSPACE": str(base / "workspace"), "TLCORE_CACHE_DIR": str(base / "cache"),
+           "KERAS_HOME": str(base / "keras"), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    log = open(base / "classroom.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "tlcore", "classroom", "--port", str(port), "--teacher-code",
+                                CODE, "--workers", "1", "--address", "127.0.0.1"],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    cert = base / "workspace" / "classroom" / "tls" / "classroom-cert.pem"
+    url = f"https://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, (base / "classroom.log").read_text()
+            assert time.monotonic() < deadline, "the classroom server did not start"
+            try:
+                trusting = ssl.create_default_context(cafile=str(cert))  # a real TLS client that trusts it
+                with urllib.request.urlopen(url + "_stcore/health", timeout=3, context=trusting) as answer:
+                    if answer.read() == b"ok":
+                        break
+            except (OSError, ssl.SSLError):
+                time.sleep(0.5)
+        yield url, cert
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def join(page, url: str, name: str) -> None:
+    page.goto(url)
+    wait_idle(page, STEP_MS)
+    page.get_by_label("Your name (or your group's)").fill(name)
+    page.get_by_role("button", name="Join").click()
+    page.get_by_text(f"Your space: {name}").wait_for(timeout=STEP_MS)
+    assert re.search(r"[?&]space=[A-Za-z0-9_-]{16,}", page.url), page.url  # the link that brings it back
+
+
+def choose_a_small_network(page, real: bool) -> None:
+    go_to(page, "Model", timeout_ms=STEP_MS)
+    widget(page, "model_backbone").get_by_text("MobileNetV2 (0.35", exact=False).click()
+    wait_rerun(page, STEP_MS)
+    weights = "Weights file you added" if real else "None — from scratch"
+    widget(page, "model_weights").get_by_text(weights, exact=False).click()
+    wait_rerun(page, STEP_MS)
+
+
+def start(page) -> None:
+    go_to(page, "Train", timeout_ms=STEP_MS)
+    widget(page, "train_start").get_by_role("button").click()
+    wait_rerun(page, STEP_MS)
+
+
+def test_a_class_trains_through_one_line_and_the_teacher_sees_it(tmp_path):
+    real = SHARED_WEIGHTS.is_file()
+    if real:  # what a teacher who added the weights file once has
+        (tmp_path / "cache" / "weights").mkdir(parents=True)
+        shutil.copyfile(SHARED_WEIGHTS, tmp_path / "cache" / "weights" / "mobilenet_v2_035.weights.h5")
+    with classroom_server(tmp_path) as (url, cert), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                             headless=True, args=CHROMIUM_ARGS)
+        # Each is its own device; each trusts this classroom's certificate, as the join page explains.
+        ana, ben, teacher = (browser.new_context(ignore_https_errors=True, viewport=PROJECTOR).new_page()
+                             for _ in range(3))
+        try:
+            join(ana, url, "Ana")
+            join(ben, url, "Ben")
+            for student in (ana, ben):
+                choose_a_small_network(student, real)
+            start(ana)
+            start(ben)
+            ben.get_by_text(re.compile(r"Your training waits in line: number 1|any moment now")).first.wait_for(
+                timeout=STEP_MS)
+            ben.screenshot(path=str(tmp_path / "ben-waiting.png"))
+
+            ana.reload()  # a refresh during training: the same space, the live training again
+            ana.get_by_text("Your space: Ana").wait_for(timeout=STEP_MS)
+            ana.get_by_text(re.compile("Training now|Training finished")).first.wait_for(timeout=STEP_MS)
+            for student in (ana, ben):
+                student.get_by_text("Training finished", exact=False).wait_for(timeout=4 * STEP_MS)
+
+            teacher.goto(url + "teacher")
+            wait_idle(teacher, STEP_MS)
+            assert "The class:" not in teacher.inner_text("body")  # not without the code
+            teacher.get_by_label("Teacher code").fill(CODE)
+            teacher.get_by_role("button", name="Open the teacher's page").click()
+            teacher.get_by_text("The class: 2 spaces").wait_for(timeout=STEP_MS)
+            teacher.get_by_text("Leaderboard: best validation accuracy").wait_for(timeout=STEP_MS)
+            settle(teacher)
+            qr_code = teacher.get_by_role("img", name="Scan to join").or_(
+                teacher.locator("[data-testid='stImage'] img")).first
+            assert decoded_qr(qr_code.screenshot()) == [url]
+            teacher.set_viewport_size({"width": 1280, "height": 1700})  # the whole page, for a look
+            settle(teacher)
+            teacher.screenshot(path=str(tmp_path / "teacher.png"))
+            if os.environ.get("TLCORE_UPDATE_SCREENSHOTS"):
+                DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(tmp_path / "teacher.png", DOCS_SCREENSHOTS / "teacher.png")
+        except BaseException:
+            for name, page in (("ana", ana), ("ben", ben), ("teacher", teacher)):
+                page.screenshot(path=str(tmp_path / f"failure-{name}.png"))
+            print(f"\nScreenshots in {tmp_path}\nServer log:\n{(tmp_path / 'classroom.log').read_text()[-4000:]}")
+            raise
+        finally:
+            browser.close()
+    spaces = sorted(p.name for p in (tmp_path / "workspace" / "spaces").iterdir())
+    runs = {space: [p.name for p in (tmp_path / "workspace" / "spaces" / space / "runs").iterdir()]
+            for space in spaces if space != "solo"}
+    assert len(runs) == 2 and all(len(folders) == 1 for folders in runs.values()), runs
+
+
+def decoded_qr(png: bytes) -> list[str]:
+    import io
+
+    zxingcpp = pytest.importorskip("zxingcpp", reason="the QR decoder is a test dependency: pip install zxing-cpp")
+    from PIL import Image
+
+    return [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
