@@ -268,6 +268,26 @@ def test_out_folder_that_is_not_empty_is_refused_before_training(tmp_path, demo_
     assert sandbox.outside() == outside and sandbox.inside() == inside
 
 
+@pytest.mark.parametrize("format, out, says", [
+    ("keras", "folder", "{work}/folder is a folder: give the name of the file to write, such as {work}/folder/model.zip."),
+    ("tflite", "folder", "{work}/folder is a folder: give the name of the file to write, such as "
+                         "{work}/folder/model.tflite."),
+    ("keras", "notes.txt/model.zip", "{work}/notes.txt is a file, not a folder, so nothing can be written inside it; "
+                                     "choose another --out."),
+    ("savedmodel", "taken", "{work}/taken already exists and is not an empty folder; choose another --out."),
+], ids=["zip-into-a-folder", "tflite-into-a-folder", "inside-a-file", "savedmodel-folder-taken"])
+def test_bad_export_out_is_one_sentence_before_any_work(format, out, says, run_folder, tmp_path):
+    sandbox = Sandbox.make(tmp_path)
+    for folder in ("folder", "taken"):
+        (sandbox.work / folder).mkdir()
+    (sandbox.work / "taken" / "mine.txt").write_text("keep")
+    (sandbox.work / "notes.txt").write_text("a file")
+    outside, inside = sandbox.outside(), sandbox.inside()
+    result = tlcore("export", run_folder, "--format", format, "--out", sandbox.work / out)
+    assert (result.returncode, result.stderr.strip()) == (2, "tlcore: error: " + says.format(work=sandbox.work))
+    assert sandbox.outside() == outside and sandbox.inside() == inside
+
+
 def test_tensorflow_start_up_lines_are_silenced(tmp_path):
     result = tlcore("backbones", "mobilenet_v2_035")
     assert result.returncode == 0 and result.stderr == "", result.stderr

@@ -348,15 +348,28 @@ def cmd_export(args) -> int:
     from .export.tflite import export_tflite
 
     run = _load_run(args.run_dir)
-    if args.format.startswith("tflite"):
-        report = export_tflite(run, args.out, quantize=args.format == "tflite-quantized")
-        print(f"Exported {args.format} to {report['path']} ({report['size_bytes'] / 1e6:.1f} MB).")
-        if report["agreement"] is not None:
-            print(f"Same top class as the Keras model on {report['agreement']:.1%} of {report['pictures']} "
-                  f"validation pictures (largest probability difference {report['max_abs_difference']:.2g}).")
-        return 0
-    path = export_run(run, args.format, args.out)
-    print(f"Exported {args.format} to {path}")
+    out = Path(args.out)
+    if args.format != "savedmodel" and out.is_dir():
+        example = out / ("model.tflite" if args.format.startswith("tflite") else "model.zip")
+        raise CliError(f"{out} is a folder: give the name of the file to write, such as {example}.")
+    in_a_file = next((folder for folder in out.parents if folder.exists() and not folder.is_dir()), None)
+    if in_a_file is not None:
+        raise CliError(f"{in_a_file} is a file, not a folder, so nothing can be written inside it; choose another --out.")
+    try:
+        if args.format.startswith("tflite"):
+            report = export_tflite(run, out, quantize=args.format == "tflite-quantized")
+        else:
+            print(f"Exported {args.format} to {export_run(run, args.format, out)}")
+            return 0
+    except OSError as error:  # the folder of --out: missing part, read-only, full
+        if error.errno is None:  # raised by tlcore with its own sentence (an --out that is taken)
+            raise
+        raise CliError(f"The export could not be written to {out} ({error.strerror or error}). Choose another "
+                       "--out, in a folder this program can write to.") from None
+    print(f"Exported {args.format} to {report['path']} ({report['size_bytes'] / 1e6:.1f} MB).")
+    if report["agreement"] is not None:
+        print(f"Same top class as the Keras model on {report['agreement']:.1%} of {report['pictures']} "
+              f"validation pictures (largest probability difference {report['max_abs_difference']:.2g}).")
     return 0
 
 
