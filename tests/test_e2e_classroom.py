@@ -2,13 +2,15 @@
 two students join by name, both press Start, one waits in line while the other trains, a
 refresh during training finds the live training again, and the teacher's page (behind its
 code) lists both spaces, projects a leaderboard and shows a QR code that holds the join URL.
+The first student's ImageNet weights come from a slow weights server on the school network
+(TLCORE_WEIGHTS_URL), with a progress bar; the second uses the weights file the teacher added.
 
-Nothing reaches the network. With ../shared the students train MobileNetV2 0.35 with the real
-weights file; without it, from scratch at 96 px for one epoch (slower, less accurate).
+Nothing reaches the internet. Needs ../shared (the real MobileNetV2 0.35 weights).
 """
 
 from __future__ import annotations
 
+import http.server
 import os
 import re
 import shutil
@@ -16,6 +18,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -41,12 +44,62 @@ STEP_MS = 120_000
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
+class SlowWeightsServer(http.server.BaseHTTPRequestHandler):
+    """A weights server on a slow school network: the file in small pieces, a pause between them."""
+
+    folder: Path
+
+    def do_GET(self):
+        path = self.folder / Path(self.path).name
+        if not path.is_file():
+            self.send_error(404)
+            return
+        body = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for start in range(0, len(body), 64 * 1024):
+            self.wfile.write(body[start:start + 64 * 1024])
+            time.sleep(0.15)  # 2 MB in about 5 s: long enough to see the progress bar
+
+    def log_message(self, *args):
+        pass
+
+
 @contextmanager
-def classroom_server(base: Path):
+def weights_mirror(base: Path):
+    """A weights server holding MobileNetV2 0.35's ImageNet file (224 px) under Keras's own name and
+    format (legacy .h5), made from the shared weights; yields its URL."""
+    import h5py
+    import keras
+    from keras.src.legacy.saving import legacy_h5_format
+
+    from tlcore.backbones import get_backbone
+
+    folder = base / "mirror"
+    folder.mkdir()
+    network = keras.applications.MobileNetV2(alpha=0.35, include_top=False, weights=str(SHARED_WEIGHTS),
+                                             input_shape=(224, 224, 3))
+    with h5py.File(folder / get_backbone("mobilenet_v2_035").weights_filename(224), "w") as handle:
+        legacy_h5_format.save_weights_to_hdf5_group(handle, network)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (SlowWeightsServer,),
+                                                                    {"folder": folder}))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def classroom_server(base: Path, weights_url: str):
     """`tlcore classroom` in a process of its own; yields (join URL, certificate). Stopped with Ctrl+C."""
     port = free_port()
     env = {**os.environ, "TLCORE_WORKSPACE": str(base / "workspace"), "TLCORE_CACHE_DIR": str(base / "cache"),
-           "KERAS_HOME": str(base / "keras"), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+           "KERAS_HOME": str(base / "keras"), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT),
+           "TLCORE_WEIGHTS_URL": weights_url, "TLCORE_PUBLIC_WEIGHTS": "off"}
     log = open(base / "classroom.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "tlcore", "classroom", "--port", str(port), "--teacher-code",
                                 CODE, "--workers", "1", "--address", "127.0.0.1"],
@@ -85,11 +138,10 @@ def join(page, url: str, name: str) -> None:
     assert re.search(r"[?&]space=[A-Za-z0-9_-]{16,}", page.url), page.url  # the link that brings it back
 
 
-def choose_a_small_network(page, real: bool) -> None:
+def choose_a_small_network(page, weights: str) -> None:
     go_to(page, "Model", timeout_ms=STEP_MS)
     widget(page, "model_backbone").get_by_text("MobileNetV2 (0.35", exact=False).click()
     wait_rerun(page, STEP_MS)
-    weights = "Weights file you added" if real else "None — from scratch"
     widget(page, "model_weights").get_by_text(weights, exact=False).click()
     wait_rerun(page, STEP_MS)
 
@@ -100,12 +152,12 @@ def start(page) -> None:
     wait_rerun(page, STEP_MS)
 
 
-def test_a_class_trains_through_one_line_and_the_teacher_sees_it(tmp_path):
-    real = SHARED_WEIGHTS.is_file()
-    if real:  # what a teacher who added the weights file once has
-        (tmp_path / "cache" / "weights").mkdir(parents=True)
-        shutil.copyfile(SHARED_WEIGHTS, tmp_path / "cache" / "weights" / "mobilenet_v2_035.weights.h5")
-    with classroom_server(tmp_path) as (url, cert), sync_playwright() as playwright:
+@pytest.mark.shared
+def test_a_class_trains_through_one_line_and_the_teacher_sees_it(tmp_path, shared_weights):
+    (tmp_path / "cache" / "weights").mkdir(parents=True)  # what a teacher who added the weights file once has
+    shutil.copyfile(shared_weights, tmp_path / "cache" / "weights" / "mobilenet_v2_035.weights.h5")
+    with weights_mirror(tmp_path) as mirror, classroom_server(tmp_path, mirror) as (url, cert), \
+            sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
                                              headless=True, args=CHROMIUM_ARGS)
         # Each is its own device; each trusts this classroom's certificate, as the join page explains.
@@ -114,9 +166,10 @@ def test_a_class_trains_through_one_line_and_the_teacher_sees_it(tmp_path):
         try:
             join(ana, url, "Ana")
             join(ben, url, "Ben")
-            for student in (ana, ben):
-                choose_a_small_network(student, real)
+            choose_a_small_network(ana, "ImageNet (pretrained")  # not on this computer yet: downloads
+            choose_a_small_network(ben, "Weights file you added")
             start(ana)
+            ana.get_by_text(re.compile(r"Downloading the ImageNet weights .*MB")).wait_for(timeout=STEP_MS)
             start(ben)
             ben.get_by_text(re.compile(r"Your training waits in line: number 1|any moment now")).first.wait_for(
                 timeout=STEP_MS)
