@@ -127,8 +127,17 @@ def _restore_pictures() -> None:
 
 def load_demo_dataset() -> ImageDataset:
     """Make the built-in shapes demo this session's picture set."""
-    data = load_demo(image_size=224)
+    data = _shared_demo(224)
     set_dataset(data, DEMO_NAME)
+    return data
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_demo(image_size: int) -> ImageDataset:
+    """One decoded demo for every session of the server (a class of 30 on the demo holds one copy,
+    not 30); read-only, so no session can change another's pictures."""
+    data = load_demo(image_size=image_size)
+    data.pixels().flags.writeable = False
     return data
 
 

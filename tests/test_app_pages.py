@@ -409,7 +409,7 @@ def test_model_page_adds_an_uploaded_weights_file_new_or_old_format(tmp_path):
     at.file_uploader(key="model_weights_file_mobilenet_v2_035").set_value(
         ("other.weights.h5", b"not weights", "application/octet-stream")).run()
     assert not at.exception
-    assert any("does not fit" in e.value for e in at.error)
+    assert any("does not fit" in e.value for e in at.error), [e.value for e in at.error]
 
 
 # -- Train -------------------------------------------------------------------------------------
