@@ -168,3 +168,41 @@ def test_a_refresh_during_training_finds_it_again_and_a_restart_says_it_was_inte
     after = open_page("train")
     assert "interrupted when the server restarted; start it again" in texts(after)
     assert after.button(key="train_start").disabled is False
+
+
+def teacher_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=60)
+    switch(at, "teacher").run()
+    at.text_input(key="teacher_code").input(CODE)
+    at.button[0].click().run()
+    assert not at.exception and "The class:" in texts(at)
+    return at
+
+
+def test_the_teacher_pauses_the_line_exports_the_class_then_clears_it(classroom, folders):
+    import zipfile
+    from pathlib import Path
+
+    from studio import spaces
+
+    ana = student("Ana")
+    switch(ana, "data").run()
+    ana.file_uploader(key="data_zip").set_value(("pets.zip", pets_zip(), "application/zip")).run()
+    teacher = teacher_page()
+    teacher.toggle(key="teacher_pause").set_value(True).run()
+    assert spaces.queue().paused
+    teacher.toggle(key="teacher_pause").set_value(False).run()
+    assert not spaces.queue().paused
+
+    assert teacher.button(key="teacher_clear").disabled  # not before saying so
+    teacher.button(key="teacher_export").click().run()
+    exported = Path(teacher.session_state["teacher_export_path"])
+    with zipfile.ZipFile(exported) as archive:
+        assert "Ana.tlproject" in archive.namelist() and "class.json" in archive.namelist()
+    teacher.checkbox(key="teacher_clear_sure").check().run()
+    teacher.button(key="teacher_clear").click().run()
+    assert "The class was cleared" in texts(teacher)
+    assert [space.name for space in spaces.store().spaces() if space.kind == "student"] == []
+    cleared = Path(teacher.session_state["teacher_export_path"])
+    assert cleared != exported and "Ana.tlproject" in zipfile.ZipFile(cleared).namelist()
+    assert "was not found on this server" in texts(tab_of(space_of(ana)))  # her old link says so

@@ -24,6 +24,7 @@ _EXPORT_DECODE_SIZE = 32  # the lesson file copies the picture files; decoding o
 def export_class(store: SpaceStore, path, spaces: list[Space] | None = None) -> Path:
     """Write every space's work (or ``spaces``') into one zip at ``path`` (whole, or not at all)."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     spaces = store.spaces() if spaces is None else spaces
     taken: set[str] = set()
