@@ -276,6 +276,8 @@ def cmd_compare(args) -> int:
 def cmd_predict(args) -> int:
     run = _load_run(args.run_dir)
     missing = [p for p in args.images if not Path(p).is_file()]
+    if missing and Path(missing[0]).is_dir():
+        raise CliError(f"{missing[0]} is a folder: give picture files, such as {Path(missing[0]) / '*.jpg'}.")
     if missing:
         raise CliError(f"Picture not found: {missing[0]}")
     predictions = run.predict(args.images)

@@ -46,32 +46,39 @@ def _slug(text: str) -> str:
 
 
 # -- the workspace -----------------------------------------------------------------------------
-def check_workspace(workspace) -> Path:
-    """Make sure runs can be saved in ``workspace`` before any work; plain words if not."""
+_OTHER_WORKSPACE = "choose another workspace (set TLCORE_WORKSPACE, or give --out)"
+_OTHER_OUT = "choose another --out folder"
+
+
+def check_workspace(workspace, given_out: bool = False) -> Path:
+    """Make sure runs can be saved in ``workspace`` before any work; plain words if not.
+
+    ``given_out``: ``workspace`` is the folder of a --out the user gave (the way out differs)."""
     workspace = Path(workspace)
+    way_out = _OTHER_OUT if given_out else _OTHER_WORKSPACE
     if workspace.exists() and not workspace.is_dir():
-        raise RunSaveError(f"The workspace {workspace} is a file, not a folder. Move the file away, or "
-                           "choose another workspace (set TLCORE_WORKSPACE, or give --out).")
+        named = f"{workspace}" if given_out else f"The workspace {workspace}"
+        raise RunSaveError(f"{named} is a file, not a folder. Move the file away, or {way_out}.")
     try:
         workspace.mkdir(parents=True, exist_ok=True)
         probe = workspace / f".write-test-{os.getpid()}-{time.monotonic_ns()}"
         probe.write_bytes(b"ok")
         probe.unlink()
     except OSError as error:
-        raise _save_error(error, workspace) from None
+        raise _save_error(error, workspace, way_out) from None
     return workspace
 
 
-def _save_error(error: OSError, where: Path) -> RunSaveError:
+def _save_error(error: OSError, where: Path, way_out: str = _OTHER_WORKSPACE) -> RunSaveError:
     if error.errno == errno.ENOSPC or error.errno == errno.EDQUOT:
         return RunSaveError(f"The disk is full: nothing more fits in {where}. Free some space (delete old "
                             "runs or other files) and try again.")
     if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return RunSaveError(f"Runs cannot be saved in {where}: it is read-only for this program. Choose "
-                            "another workspace (set TLCORE_WORKSPACE, or give --out) and try again.")
-    if error.errno == errno.ENOTDIR:
+        return RunSaveError(f"Runs cannot be saved in {where}: it is read-only for this program. "
+                            f"{way_out[0].upper()}{way_out[1:]} and try again.")
+    if error.errno in (errno.ENOTDIR, errno.EEXIST):  # EEXIST: a file where a folder of the path should be
         return RunSaveError(f"Runs cannot be saved in {where}: part of that path is a file, not a folder. "
-                            "Choose another workspace (set TLCORE_WORKSPACE, or give --out).")
+                            f"{way_out[0].upper()}{way_out[1:]}.")
     return RunSaveError(f"The run could not be saved in {where} ({error.strerror or error}). "
                         "Check the folder and try again.")
 
@@ -99,11 +106,11 @@ def claim_given_folder(path) -> Path:
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(p.name != CLAIM_FILE for p in path.iterdir())):
         raise RunFolderTakenError(f"{path} already exists and is not empty; choose another --out folder.")
-    check_workspace(path.parent)
+    check_workspace(path.parent, given_out=True)
     try:
         path.mkdir(exist_ok=True)
     except OSError as error:
-        raise _save_error(error, path.parent) from None
+        raise _save_error(error, path.parent, _OTHER_OUT) from None
     _mark(path)
     return path
 
