@@ -12,6 +12,7 @@ import streamlit as st
 from studio import figures, navigation, state, widgets
 from studio.words import plural
 from tlcore.backbones import BACKBONES, add_to_library, imagenet_weights_cached, library_weights_file
+from tlcore.data import safe_name
 from tlcore.settings import TrainingSettings
 
 AUGMENT_LABELS = {
@@ -184,8 +185,9 @@ def weights_file_upload(spec) -> None:
     if upload is None or st.session_state.get("model_weights_file_done") == upload.file_id:
         return
     st.session_state["model_weights_file_done"] = upload.file_id
-    suffix = ".weights.h5" if upload.name.lower().endswith(".weights.h5") else ".h5"
-    target = state.work_dir() / f"upload-{spec.name}{suffix}"
+    # Kept under the user's own file name, so a message about it names the file they chose.
+    target = state.work_dir() / f"weights-upload-{spec.name}" / safe_name(upload.name, f"{spec.name}.h5")
+    target.parent.mkdir(exist_ok=True)
     target.write_bytes(upload.getvalue())
     try:
         with st.spinner("Checking that the file fits this network…"):

@@ -8,7 +8,8 @@ from pathlib import Path
 from .registry import get_backbone
 from .small_cnn import CONSTRUCTORS as LOCAL_CONSTRUCTORS
 from .spec import BackboneSpec
-from .weights import IMAGENET, NONE, WeightsUnavailableError, imagenet_weights_cached, resolve_weights, weights_library_dir
+from .weights import (IMAGENET, NONE, WeightsUnavailableError, imagenet_weights_cached, looks_like_weights,
+                      resolve_weights, weights_library_dir)
 
 
 def check_input_size(spec: BackboneSpec, input_size: int | None) -> int:
@@ -58,6 +59,8 @@ def create_backbone(backbone: str | BackboneSpec, input_size: int | None = None,
             return constructor(weights=weights, **kwargs)
     except Exception as error:
         reason = (str(error).strip().splitlines() or ["unreadable"])[0][:160]
+        if not looks_like_weights(weights):  # Keras's own words would list every format it knows
+            reason = "it is not a Keras weights file, such as an .h5 or .weights.h5 file"
         raise ValueError(
             f"The weights file {Path(weights).name!r} does not fit {spec.title} ({reason}). "
             f"Choose a weights file made for this backbone, 'imagenet', or 'none'."

@@ -55,6 +55,20 @@ def resolve_weights(weights) -> str:
     return str(path.resolve())
 
 
+# What Keras reads weights from: HDF5 (.h5, .weights.h5) or a zip (.keras).
+_WEIGHTS_SIGNATURES = (b"\x89HDF\r\n\x1a\n", b"PK\x03\x04")
+
+
+def looks_like_weights(path) -> bool:
+    """Its first bytes say HDF5 or zip: a text or picture file is refused before TensorFlow loads."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(8)
+    except OSError:
+        return True  # unreadable: the loader says why
+    return start.startswith(_WEIGHTS_SIGNATURES)
+
+
 def weights_label(weights: str) -> str:
     """How a weights choice is shown to people."""
     if weights == IMAGENET:
