@@ -351,6 +351,42 @@ def test_workspace_that_is_a_file_is_refused_before_training(tmp_path):
     assert sandbox.outside() == outside and sandbox.inside() == inside
 
 
+@pytest.mark.parametrize("command, says", [
+    (["train", "{demo}", "--weights", "none", "--out", "{work}/notes.txt/run"],
+     "{work}/notes.txt is a file, not a folder. Move the file away, or choose another --out folder."),
+    (["train", "{demo}", "--weights", "none", "--out", "{work}/notes.txt/a/run"],
+     "Runs cannot be saved in {work}/notes.txt/a: part of that path is a file, not a folder. "
+     "Choose another --out folder."),
+    (["import-tm", "{tm}/keras_model.h5", "{tm}/labels.txt", "--out", "{work}/notes.txt/tm"],
+     "{work}/notes.txt is a file, not a folder. Move the file away, or choose another --out folder."),
+    (["fetch-weights", "mobilenet_v2_035", "--file", "{work}/notes.txt"],
+     "The weights file 'notes.txt' does not fit MobileNetV2 (0.35, Teachable Machine size) (it is not a Keras "
+     "weights file, such as an .h5 or .weights.h5 file). Choose a weights file made for this backbone, "
+     "'imagenet', or 'none'."),
+], ids=["out-in-a-file", "out-below-a-file", "import-out-in-a-file", "weights-file-is-text"])
+def test_out_or_weights_that_cannot_be_used_are_one_sentence(command, says, tmp_path):
+    from tlcore.data import demo_folder
+
+    if command[0] == "import-tm" and not (TM / "keras_model.h5").is_file():
+        pytest.skip(f"needs the Teachable Machine export in {TM}")
+    sandbox = Sandbox.make(tmp_path)
+    (sandbox.work / "notes.txt").write_text("a file, not a folder")
+    outside, inside = sandbox.outside(), sandbox.inside()
+    fill = dict(work=sandbox.work, demo=demo_folder(), tm=TM)
+    result = tlcore(*[part.format(**fill) for part in command], env={"TLCORE_WORKSPACE": str(sandbox.workspace)})
+    assert (result.returncode, result.stderr.strip()) == (2, "tlcore: error: " + says.format(**fill))
+    assert sandbox.outside() == outside and sandbox.inside() == inside
+
+
+def test_predicting_a_folder_says_to_give_picture_files(run_folder, tmp_path):
+    sandbox = Sandbox.make(tmp_path)
+    outside, inside = sandbox.outside(), sandbox.inside()
+    result = tlcore("predict", run_folder, sandbox.work)
+    assert (result.returncode, result.stderr.strip()) == (
+        2, f"tlcore: error: {sandbox.work} is a folder: give picture files, such as {sandbox.work / '*.jpg'}.")
+    assert sandbox.outside() == outside and sandbox.inside() == inside
+
+
 def _small_settings(weights):
     from tlcore.settings import TrainingSettings
 
