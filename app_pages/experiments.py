@@ -140,12 +140,12 @@ def presets_section(choices: Choices, data, busy: bool) -> None:
     st.subheader("Ask a question")
     for column, (preset, (title, icon, about)) in zip(st.columns(len(PRESETS), gap="medium"), PRESETS.items()):
         plan = preset_plan(preset, choices, data)
-        with column, st.container(border=True):
+        with column, st.container(border=True, key=f"experiments_card_{preset}"):
             st.markdown(f"#### {title}")
             st.markdown(about)
             st.caption(plan_words(plan, len(data)) + availability_words(plan))
-            if st.button(f"Run “{title}”", key=f"experiments_preset_{preset}", icon=icon, type="primary",
-                         disabled=busy, width="stretch"):
+            if st.button("Run it", key=f"experiments_preset_{preset}", icon=icon, type="primary",
+                         disabled=busy, width="stretch", help=f"Start “{title}”"):
                 start_experiment(plan, data)
 
 

@@ -27,13 +27,9 @@ STAGE_WORDS = {"waiting": "Getting ready…", "pretrained": "Looking at each pic
 
 
 def render() -> None:
-    st.title("What the network sees")
-    widgets.lead("Each dot is one of your pictures, placed by what the network finds in it: pictures it finds "
-                 "alike land close together. When your classes form separate groups, a new head can learn them "
-                 "from a few pictures.")
     data = state.ensure_dataset()
-    widgets.show_flash(FLASH)
     backbone, size = network_section(data)
+    widgets.show_flash(FLASH)
     weights = weights_here(backbone, size)
     if weights is None:
         missing_weights_section(backbone, size)
@@ -54,7 +50,9 @@ def network_section(data) -> tuple[str, int]:
     if "understand_backbone" not in st.session_state:  # Streamlit forgets a widget on other pages
         st.session_state["understand_backbone"] = st.session_state.get("understand_backbone_kept") or \
             default_backbone(pretrained)
-    network, size_column, about = st.columns([2, 1, 3], vertical_alignment="bottom")
+    st.title("What the network sees", anchor=False)
+    # Compact, for a projector: one line of words beside the choices, so both maps fit 1280×720.
+    about, network, size_column = st.columns([3, 2, 1], vertical_alignment="bottom")
     backbone = network.selectbox("Network", pretrained, key="understand_backbone",
                                  format_func=lambda name: BACKBONES[name].title)
     spec = BACKBONES[backbone]
@@ -67,8 +65,8 @@ def network_section(data) -> tuple[str, int]:
         st.session_state["understand_size"] = st.session_state["understand_size_kept"]
     size = size_column.selectbox("Picture size", sizes, key="understand_size", format_func=lambda s: f"{s}×{s}")
     st.session_state["understand_backbone_kept"], st.session_state["understand_size_kept"] = backbone, size
-    about.caption(f"Pictures: **{words.md(state.dataset_name())}** · {words.plural(len(data), 'picture')} in "
-                  f"{words.plural(len(data.class_names), 'class', 'classes')}")
+    about.markdown(f"Each dot is one of your pictures (**{words.md(state.dataset_name())}**, "
+                   f"{words.plural(len(data), 'picture')}): pictures the network finds alike land close together.")
     return backbone, int(size)
 
 
@@ -132,20 +130,22 @@ def watch_section() -> None:
 def maps_section(job, weights: str) -> None:
     if job.error:
         st.error(job.error)
-    name = "ImageNet" if weights == "imagenet" else "pretrained (your weights file)"
+    name = "ImageNet" if weights == "imagenet" else "pretrained"
+    left, right = st.columns(2, gap="medium")
+    with left:
+        draw_map(job.pretrained_map, job, range(len(job.labels)), f"{name.capitalize()} weights",
+                 "understand_map_pretrained")
+    with right:
+        sample = f" ({len(job.random_rows)} pictures)" if len(job.random_rows) < len(job.labels) else ""
+        draw_map(job.random_map, job, job.random_rows, f"Random weights{sample}", "understand_map_random")
     if job.pretrained_map is not None and job.random_map is not None:
         from tlcore.understand import separation_sentence
 
-        widgets.lead(separation_sentence(job.pretrained_map, job.random_map, name.split(" (")[0]))
-    left, right = st.columns(2, gap="medium")
-    with left:
-        draw_map(job.pretrained_map, job, range(len(job.labels)), f"With {name} weights", "understand_map_pretrained")
-    with right:
-        sample = f" ({words.plural(len(job.random_rows), 'picture')})" if len(job.random_rows) < len(job.labels) else ""
-        draw_map(job.random_map, job, job.random_rows, f"The same network, random weights{sample}",
-                 "understand_map_random")
-    st.caption("Hover over a dot to see which picture it is; click it to open the picture below. The map "
-               "flattens everything the network finds in a picture onto a page, so closeness is only roughly kept.")
+        widgets.lead(separation_sentence(job.pretrained_map, job.random_map, name))
+    st.caption("The same network twice: left with what it learned from ImageNet's photos, right from random "
+               "weights. Separate groups mean a new head can learn your classes from a few pictures. Hover over a "
+               "dot to see which picture it is; click it to open the picture. The map flattens all the network "
+               "finds in a picture onto a page, so closeness is only roughly kept.")
 
 
 def draw_map(embedding, job, rows, title: str, key: str) -> None:
@@ -204,16 +204,17 @@ def suspects_section(job, data) -> None:
 
 
 def suspect_row(key: str, name: str, suspect, data, text: str) -> None:
-    """The picture, what is wrong with it, and the two ways to fix it."""
-    picture, about, move, remove = st.columns([1, 4, 1.6, 1.2], vertical_alignment="center")
+    """The picture, what is wrong with it, and the two ways to fix it (buttons one above the other,
+    so a long class name is never cut off)."""
+    picture, about, actions = st.columns([1, 4, 2], vertical_alignment="center")
     if name in data.names:
         picture.image(data.pixels()[data.names.index(name)], width=88)
     about.markdown(f"**{words.md(name)}** {text}")
     if suspect.looks_like != suspect.given:
-        move.button(f"Move to {suspect.looks_like}", key=f"{key}_move", icon=":material/drive_file_move:",
-                    on_click=move_picture, args=(name, suspect.looks_like), width="stretch")
-    remove.button("Remove", key=f"{key}_remove", icon=":material/delete:", on_click=remove_picture, args=(name,),
-                  width="stretch")
+        actions.button(f"Move to {suspect.looks_like}", key=f"{key}_move", icon=":material/drive_file_move:",
+                       on_click=move_picture, args=(name, suspect.looks_like), width="stretch")
+    actions.button("Remove", key=f"{key}_remove", icon=":material/delete:", on_click=remove_picture, args=(name,),
+                   width="stretch")
 
 
 def move_picture(name: str, to_class: str) -> None:

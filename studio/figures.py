@@ -371,7 +371,7 @@ def per_class_figure(class_names: Sequence[str], series: Sequence[tuple[str, dic
 
 # -- what the network sees: a map of the pictures --------------------------------------------------------
 def embedding_figure(coords, labels: Sequence[int], class_names: Sequence[str], names: Sequence[str],
-                     indices: Sequence[int], title: str, height: int = 420) -> go.Figure:
+                     indices: Sequence[int], title: str, height: int = 400) -> go.Figure:
     """Each picture as a dot where the network puts it, coloured by its class. Hover: its name
     and class; ``indices`` (its place in the picture set) ride along for a click."""
     fig = go.Figure()
@@ -389,6 +389,8 @@ def embedding_figure(coords, labels: Sequence[int], class_names: Sequence[str], 
     fig.update_xaxes(showticklabels=False, title_text="", zeroline=False)
     fig.update_yaxes(showticklabels=False, title_text="", zeroline=False, scaleanchor=None)
     fig = _base_layout(fig, title, height=height)
-    fig.update_layout(hovermode="closest", dragmode="zoom", legend=dict(y=-0.05),
-                      margin=dict(l=10, r=10, t=50, b=10))
+    # The key to the colours above the dots, under the title: on a projector's first screen.
+    fig.update_layout(hovermode="closest", dragmode="zoom", margin=dict(l=10, r=10, t=80, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0))
+    fig.update_layout(title=dict(y=0.98, yanchor="top"))
     return fig

@@ -555,18 +555,21 @@ def _transfer_sentence(rows: list[dict]) -> str:
 def _pictures_sentence(rows: list[dict]) -> str:
     """The fewest pictures per class within 5 points of the best (closer than a class notices)."""
     points = sorted(rows, key=lambda r: (r["per_class"] == "all", r["train_pictures"]))
-    best = max(points, key=lambda r: r["val_accuracy_mean"])
+    best = max(points, key=lambda r: (r["val_accuracy_mean"], r["train_pictures"]))  # a tie: more pictures
     enough = next(r for r in points if r["val_accuracy_mean"] >= best["val_accuracy_mean"] - 0.05)
 
     def count(row):
         return "all the pictures" if row["per_class"] == "all" else f"{row['per_class']} pictures per class"
 
     ci = best.get("val_accuracy_ci95")
-    caution = (" The error bars are wide: more repeats would say it more surely."
+    caution = (" The error bars are wide: more repeats (or epochs) would say it more surely."
                if ci and ci[1] - ci[0] > 0.3 else "")
-    if enough is best:
+    if enough is points[-1]:
         return (f"More pictures kept helping: the best was {_percent(best['val_accuracy_mean'])} right with "
                 f"{count(best)}{_interval(best)}.{caution}")
+    if enough is best:
+        return (f"About {count(enough)} were enough: {_percent(enough['val_accuracy_mean'])} right; more did not "
+                f"do better.{caution}")
     return (f"About {count(enough)} were enough: {_percent(enough['val_accuracy_mean'])} right, within 5 points "
             f"of the best ({_percent(best['val_accuracy_mean'])} with {count(best)}).{caution}")
 
