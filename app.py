@@ -13,6 +13,9 @@ from studio import navigation, spaces, state, widgets, words
 
 st.set_page_config(page_title="Transfer Learning Studio", page_icon="🧠", layout="wide")
 widgets.apply_style()
+if problem := spaces.workspace_problem():  # a file, read-only or full: say so instead of failing on every page
+    st.error(problem)
+    st.stop()
 space = spaces.current()  # before the navigation: a student who has not joined sees the join page
 current = st.navigation(navigation.all_pages(spaces.classroom(), joined=space is not None))
 state.sync_job()  # before the page, so every page sees a run that just finished

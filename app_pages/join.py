@@ -38,4 +38,7 @@ def name_section() -> None:
     except SpaceError as error:
         st.error(str(error))
         return
+    except OSError as error:  # the server's disk is full, say
+        st.error(f"Your space could not be made on the server ({error.strerror or error}). Tell your teacher.")
+        return
     navigation.go("learn")

@@ -105,7 +105,8 @@ def training_words(settings, data, data_name: str) -> str:
 def start_training(settings, data, replace: bool = False) -> None:
     try:
         with st.spinner("Preparing the training…"):
-            new_job = TrainingJob(settings, data, state.workspace(), dataset_name=state.dataset_name())
+            new_job = TrainingJob(settings, data, state.workspace(), dataset_name=state.dataset_name(),
+                                  way_out=spaces.WORKSPACE_WAY_OUT)
         state.submit_job(new_job, label=settings.spec.short_title, replace=replace,
                          estimate_seconds=new_job.estimate_seconds())
     except AlreadyQueued as already:

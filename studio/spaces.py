@@ -41,8 +41,32 @@ def _queue(workspace: str, workers: int) -> WorkerPool:
     return pool
 
 
+WORKSPACE_WAY_OUT = ("start the Studio again with another workspace folder "
+                     "(TLCORE_WORKSPACE=FOLDER streamlit run app.py)")
+WORKSPACE_OK = "tl_workspace_ok"  # session state: checked once per session
+
+
 def store() -> SpaceStore:
     return _store(str(workspace_root()))
+
+
+def workspace_problem() -> str | None:
+    """Why nothing can be kept in the workspace (a file, read-only, full), in plain words; None if
+    it can be used. Checked once per session, before any page: without it no page could keep anything."""
+    if st.session_state.get(WORKSPACE_OK):
+        return None
+    from tlcore.runs import RunSaveError, check_workspace
+
+    try:
+        check_workspace(workspace_root(), way_out=WORKSPACE_WAY_OUT)
+        store().solo()
+    except (RunSaveError, OSError) as error:
+        log.error("The workspace cannot be used: %s", error)
+        return str(error) if isinstance(error, RunSaveError) else (
+            f"The Studio cannot keep anything in {workspace_root()} ({error.strerror or error}). "
+            f"Free some space, or {WORKSPACE_WAY_OUT}.")
+    st.session_state[WORKSPACE_OK] = True
+    return None
 
 
 def queue() -> WorkerPool:

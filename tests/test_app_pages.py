@@ -692,3 +692,17 @@ def test_train_page_says_what_happened_when_training_fails(monkeypatch):
     assert "Training stopped because of an error" in job.error
     box = next(e for e in at.expander if e.label == "What happened? (technical details)")
     assert box.code[0].value == job.details.strip()
+
+
+def test_a_workspace_that_cannot_be_used_is_said_once_in_plain_words(monkeypatch, tmp_path):
+    """Nothing could be kept (a file where the folder should be): one sentence and a way out, on
+    every page, instead of a crash on each."""
+    blocker = tmp_path / "workspace-is-a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("TLCORE_WORKSPACE", str(blocker))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=60)
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"The workspace {blocker} is a file, not a folder. Move the file away, or start the Studio again with "
+        "another workspace folder (TLCORE_WORKSPACE=FOLDER streamlit run app.py)."]
+    assert blocker.read_text() == "not a folder"

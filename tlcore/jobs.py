@@ -27,10 +27,10 @@ class TrainingJob:
     """Train ``settings`` on ``dataset``, then save the run in ``workspace``.
 
     Checked at once (plain-words ValueError/RunSaveError): the weights file exists and the
-    workspace can be written."""
+    workspace can be written (``way_out``: what to do if not, in the caller's words)."""
 
     def __init__(self, settings: TrainingSettings, dataset, workspace=None, name: str | None = None,
-                 dataset_name: str | None = None, cache_dir=None):
+                 dataset_name: str | None = None, cache_dir=None, way_out: str | None = None):
         from .training import ProgressCallback, Trainer
 
         self.settings = settings
@@ -38,7 +38,7 @@ class TrainingJob:
         self.trainer = Trainer(settings, cache_dir=cache_dir, callbacks=[self.progress])
         self.trainer.check()
         self.dataset = dataset
-        self.workspace = check_workspace(Path(workspace) if workspace else workspace_root())
+        self.workspace = check_workspace(Path(workspace) if workspace else workspace_root(), way_out=way_out)
         self.name = name
         self.dataset_name = dataset_name
         self.run_folder: Path | None = None

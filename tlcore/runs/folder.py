@@ -50,12 +50,13 @@ _OTHER_WORKSPACE = "choose another workspace (set TLCORE_WORKSPACE, or give --ou
 _OTHER_OUT = "choose another --out folder"
 
 
-def check_workspace(workspace, given_out: bool = False) -> Path:
+def check_workspace(workspace, given_out: bool = False, way_out: str | None = None) -> Path:
     """Make sure runs can be saved in ``workspace`` before any work; plain words if not.
 
-    ``given_out``: ``workspace`` is the folder of a --out the user gave (the way out differs)."""
+    ``given_out``: ``workspace`` is the folder of a --out the user gave (the way out differs).
+    ``way_out``: what to do instead, in the caller's words (the app has no --out)."""
     workspace = Path(workspace)
-    way_out = _OTHER_OUT if given_out else _OTHER_WORKSPACE
+    way_out = way_out or (_OTHER_OUT if given_out else _OTHER_WORKSPACE)
     if workspace.exists() and not workspace.is_dir():
         named = f"{workspace}" if given_out else f"The workspace {workspace}"
         raise RunSaveError(f"{named} is a file, not a folder. Move the file away, or {way_out}.")
