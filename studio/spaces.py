@@ -29,9 +29,14 @@ SPACE_ID = "tl_space_id"  # session state: the space this session works in
 TEACHER = "tl_teacher"  # session state: the teacher's code was given in this session
 
 
+SOLO_MAX_PICTURES = 20_000  # the teacher alone on their own computer: only the disk limits them
+
+
 @st.cache_resource(show_spinner=False)
-def _store(workspace: str) -> SpaceStore:
-    return SpaceStore.in_workspace(workspace)
+def _store(workspace: str, classroom_mode: bool) -> SpaceStore:
+    """A student's space holds at most MAX_PICTURES_PER_SPACE (a class shares one server's disk)."""
+    return SpaceStore.in_workspace(workspace) if classroom_mode else (
+        SpaceStore.in_workspace(workspace, max_pictures=SOLO_MAX_PICTURES))
 
 
 @st.cache_resource(show_spinner=False)
@@ -47,7 +52,7 @@ WORKSPACE_OK = "tl_workspace_ok"  # session state: checked once per session
 
 
 def store() -> SpaceStore:
-    return _store(str(workspace_root()))
+    return _store(str(workspace_root()), classroom())
 
 
 def workspace_problem() -> str | None:
@@ -143,7 +148,7 @@ def problem() -> str | None:
     if not wanted:
         return None
     try:
-        store().get(wanted)
+        store().get(wanted, kind=None if is_teacher() else STUDENT)
     except UnknownSpaceError as error:
         return str(error)
     return None
