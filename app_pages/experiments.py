@@ -55,9 +55,10 @@ def render() -> None:
     if is_experiment(job) and not job.finished:
         progress_section(job)
     else:
-        busy = job is not None and getattr(job, "running", False)
+        busy = job is not None and not getattr(job, "finished", True)  # running, or waiting in line
         if busy:
-            st.info("A training is running (see the Train page). Start an experiment when it has finished.")
+            st.info("A training of yours is running or waiting in line (see the Train page). Start an experiment "
+                    "when it has finished.")
         choices = choices_section(data)
         presets_section(choices, data, busy)
         custom_section(choices, data, busy)
@@ -197,17 +198,17 @@ def custom_section(choices: Choices, data, busy: bool) -> None:
 
 def start_experiment(plan: ExperimentPlan, data) -> None:
     current = state.job()
-    if current is not None and getattr(current, "running", False):
-        st.warning("Something is already training in this space: wait for it to finish, or stop it.")
+    if current is not None and not getattr(current, "finished", True):
+        st.warning("A training of yours is already running or waiting in line: wait for it to finish, or stop it.")
         return
     from tlcore.jobs import ExperimentJob
 
     try:
         new_job = ExperimentJob(plan, data, workspace=state.workspace())
-    except (ValueError, OSError) as error:
+        state.submit_job(new_job, label=plan.name)
+    except (ValueError, OSError, RuntimeError) as error:  # RuntimeError: the training line said no, in words
         st.error(str(error))
         return
-    state.submit_job(new_job, label=plan.name)
     st.session_state.pop(SHOWN, None)  # show this one when it ends
     st.rerun()
 

@@ -131,6 +131,7 @@ def maps_section(job, weights: str) -> None:
     if job.error:
         st.error(job.error)
     name = "ImageNet" if weights == "imagenet" else "pretrained"
+    st.markdown(f'<p class="tl-legend">{figures.colour_key_html(job.class_names)}</p>', unsafe_allow_html=True)
     left, right = st.columns(2, gap="medium")
     with left:
         draw_map(job.pretrained_map, job, range(len(job.labels)), f"{name.capitalize()} weights",
@@ -155,7 +156,7 @@ def draw_map(embedding, job, rows, title: str, key: str) -> None:
         return
     rows = list(rows)
     figure = figures.embedding_figure(embedding.coords, job.labels[rows], job.class_names,
-                                      [job.names[i] for i in rows], rows, title)
+                                      [job.names[i] for i in rows], rows, title, legend=False)
     event = st.plotly_chart(figure, key=key, config=figures.CHART_CONFIG, on_select="rerun",
                             selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
@@ -181,9 +182,13 @@ def suspects_section(job, data) -> None:
     if job.suspects is None:
         st.caption("Every picture's label is being checked…" if not job.error else "The check could not run.")
         return
-    if not job.suspects and not job.off_topic:
+    checked = "suspects" in job.ready
+    if checked and not job.suspects and not job.off_topic:
         st.success("Every picture looks like its own class to a check that never saw it. Nothing to fix.")
         return
+    if not checked:
+        st.caption("Checking the labels again after your change… (the list below is the last one, less what "
+                   "you changed)")
     st.markdown(f"A small classifier that never saw the picture puts **{words.plural(len(job.suspects), 'picture')}** "
                 f"of {len(data)} in another class than its own; **{len(job.off_topic)}** look unlike every other "
                 "picture. Most likely mistakes first: move each to the class it looks like, remove it, or leave it.")
@@ -263,7 +268,9 @@ def run_map_section(data) -> None:
         st.caption(f"This model learned other classes ({', '.join(map(words.md, picked.class_names))}): the dots "
                    "are coloured by your current classes.")
     if job.map is not None:
-        st.markdown(f"The classes are apart for {job.map.separation:.0%} of the pictures, as this model sees them.")
+        st.markdown(f"As this model sees them, {job.map.separation:.0%} of the pictures are closer to their own "
+                    "class's average than to any other.")
+        st.markdown(f'<p class="tl-legend">{figures.colour_key_html(data.class_names)}</p>', unsafe_allow_html=True)
         draw_map(job.map, job_view(job, data), range(len(data)), "As the trained model sees them",
                  "understand_map_run")
 

@@ -371,26 +371,39 @@ def per_class_figure(class_names: Sequence[str], series: Sequence[tuple[str, dic
 
 # -- what the network sees: a map of the pictures --------------------------------------------------------
 def embedding_figure(coords, labels: Sequence[int], class_names: Sequence[str], names: Sequence[str],
-                     indices: Sequence[int], title: str, height: int = 400) -> go.Figure:
+                     indices: Sequence[int], title: str, height: int = 400, legend: bool = True) -> go.Figure:
     """Each picture as a dot where the network puts it, coloured by its class. Hover: its name
-    and class; ``indices`` (its place in the picture set) ride along for a click."""
+    and class; ``indices`` (its place in the picture set) ride along for a click. Dots get
+    smaller as they get many, so a class of 300 stays a cloud, not a blot. ``legend=False``
+    where the page shows one key for several maps."""
     fig = go.Figure()
     labels = [int(label) for label in labels]
+    size = 11 if len(labels) <= 200 else (8 if len(labels) <= 600 else 6)
     for label, class_name in enumerate(class_names):
         rows = [k for k, value in enumerate(labels) if value == label]
         if not rows:
             continue
         fig.add_trace(go.Scatter(
             x=[float(coords[k][0]) for k in rows], y=[float(coords[k][1]) for k in rows], mode="markers",
-            name=str(class_name), marker=dict(size=11, color=palette_colour(label), opacity=0.85,
-                                              line=dict(width=1, color="white")),
+            name=str(class_name), marker=dict(size=size, color=palette_colour(label), opacity=0.8,
+                                              line=dict(width=1 if size > 6 else 0, color="white")),
             customdata=[[int(indices[k]), str(names[k]), str(class_name)] for k in rows],
             hovertemplate="<b>%{customdata[1]}</b><br>class: %{customdata[2]}<extra></extra>"))
     fig.update_xaxes(showticklabels=False, title_text="", zeroline=False)
     fig.update_yaxes(showticklabels=False, title_text="", zeroline=False, scaleanchor=None)
     fig = _base_layout(fig, title, height=height)
     # The key to the colours above the dots, under the title: on a projector's first screen.
-    fig.update_layout(hovermode="closest", dragmode="zoom", margin=dict(l=10, r=10, t=80, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0))
+    fig.update_layout(hovermode="closest", dragmode="zoom", margin=dict(l=10, r=10, t=80 if legend else 50, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0),
+                      showlegend=legend)
     fig.update_layout(title=dict(y=0.98, yanchor="top"))
     return fig
+
+
+def colour_key_html(class_names: Sequence[str]) -> str:
+    """One line of HTML naming each class in its map colour (one key for maps side by side)."""
+    import html
+
+    return " &nbsp;&nbsp; ".join(
+        f'<span style="color:{palette_colour(index)}; font-size:1.4rem">●</span> {html.escape(str(name))}'
+        for index, name in enumerate(class_names))

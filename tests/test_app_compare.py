@@ -23,7 +23,7 @@ import pytest
 pytest.importorskip("streamlit")
 
 from conftest import FLOWERS, SHARED_WEIGHTS  # noqa: E402  (the one place ../shared is named)
-from studio_support import environment, folders, open_page, switch, texts  # noqa: E402,F401
+from studio_support import environment, folders, open_page, switch, texts, trained_run  # noqa: E402,F401
 
 NEEDS_SHARED = pytest.mark.skipif(not SHARED_WEIGHTS.is_file() or not FLOWERS.is_dir(),
                                   reason="needs ../shared: real pretrained weights and flower photos")
@@ -239,3 +239,20 @@ def test_the_mislabelled_picture_tops_the_list_and_one_click_moves_it(weights_ad
     job.join(60)
     at.run()
     assert name not in [moved.names[s.index] for s in job.suspects]
+
+
+def test_a_trained_models_map_is_drawn_on_demand(weights_added, trained_run):
+    from tlcore.data import load_demo
+
+    at = open_page("understand", tl_dataset=load_demo(image_size=96), understand_backbone="mobilenet_v2_035",
+                   understand_size=96, tl_selected_run=str(trained_run.path))
+    at.session_state["understand_maps_job"].join(120)
+    at.run()
+    assert "As the trained model sees them" not in charts(at)  # only when asked: it costs a pass
+    at.button(key="understand_run_draw").click().run()
+    at.session_state["understand_run_map_job"].join(120)
+    at.run()
+    assert not at.exception
+    run_map = charts(at)["As the trained model sees them"]
+    assert sum(len(trace["x"]) for trace in run_map["data"]) == 90
+    assert re.search(r"As this model sees them, \d+% of the pictures are closer to their own class", texts(at))

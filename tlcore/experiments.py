@@ -127,10 +127,11 @@ class ExperimentPlan:
         """A rough time for the whole plan on a 2-core laptop, from each backbone's measured
         speed (scaled to the picture size) and what the training costs besides passes.
 
-        Measured here (2 cores, 90 pictures): a head on cached features takes about 2 s a
-        training (building the network, fitting the head); when the whole network learns,
-        building and tracing its training step takes about 25 s (5 s for the small CNN)
-        and an epoch about six passes over the pictures. The frozen part's outputs are
+        Measured here (2 cores, 90 pictures): a head on cached features takes about 3.5 s a
+        training (building the network, fitting the head, keeping a run); when the whole network learns,
+        building and tracing its training step takes about 25 s (5 s for the small CNN),
+        and an epoch costs about 18 inference passes over the pictures (2 for the small CNN,
+        whose speed figure is for its own small size). The frozen part's outputs are
         computed once per network, weights, size and augmentation, and reused."""
         total, extracted = 0.0, set()
         for configuration in self.configurations:
@@ -141,14 +142,14 @@ class ExperimentPlan:
             trained = every_picture if configuration.per_class is None else min(
                 every_picture, configuration.per_class * 10 * scale / max(spec.pictures_per_second, 1))
             if configuration.weights == "none" or (settings.augment and not settings.uses_augmented_views):
-                setup = 25.0 if spec.pretrained else 5.0
-                per_repeat = setup + 6 * trained * settings.total_epochs
+                setup, passes = (25.0, 18) if spec.pretrained else (5.0, 2)
+                per_repeat = setup + passes * trained * settings.total_epochs
             else:
                 key = (configuration.backbone, configuration.weights, settings.resolved_input_size, settings.augment)
                 if key not in extracted:  # the first training of this kind fills the cache
                     extracted.add(key)
                     total += 2 + every_picture * (1 + (settings.augment_views if settings.augment else 0))
-                per_repeat = 2.0
+                per_repeat = 3.5
                 if settings.uses_fine_tuning:  # top blocks learn on the outputs cached at their boundary
                     per_repeat += 8 + 3 * trained * settings.resolved_fine_tune_epochs
             total += per_repeat * self.repeats

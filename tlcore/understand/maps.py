@@ -4,7 +4,8 @@
     job.snapshot()        # {"stage", "done", "total", "ready", "error", "running"} for a progress bar
     job.pretrained_map    # EmbeddingMap with the pretrained weights (once "pretrained" is ready)
     job.random_map        # the same network from random weights, on a sample (once "random" is ready)
-    job.suspects          # pictures whose label looks wrong, then job.off_topic (once "suspects" is ready)
+    job.suspects          # pictures whose label looks wrong, then job.off_topic (once "suspects" is ready;
+                          # a job that reuses another shows its list, less what changed, until then)
 
 Stages finish in that order, so a page can draw the first map while the rest is computed.
 Features go through the shared feature cache (``pooled_features``), so a map drawn before
@@ -22,6 +23,7 @@ The worker never touches any UI; pages poll ``snapshot()``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -175,6 +177,19 @@ class MapsJob(_Worker):
                 self.random_features = old.random_features[[k for _, k in kept]]
                 self.random_map = embedding_map(self.random_features, self.labels[self.random_rows])
                 self.ready = self.ready | {"random"}
+        if old.suspects is not None:  # shown until the thread has checked the labels again
+            self.suspects, self.off_topic = self._carried(old, old.suspects), self._carried(old, old.off_topic or [])
+
+    def _carried(self, old: "MapsJob", suspects: list[Suspect]) -> list[Suspect]:
+        """``old``'s suspects still in this set and still in the class they were in (a moved or
+        removed picture leaves the list at once), at their places in this set."""
+        position = {h: i for i, h in enumerate(self.hashes)}
+        kept = []
+        for suspect in suspects:
+            index = position.get(old.hashes[suspect.index])
+            if index is not None and self.class_names[self.labels[index]] == suspect.given:
+                kept.append(dataclasses.replace(suspect, index=index))
+        return kept
 
 
 class RunMapJob(_Worker):
