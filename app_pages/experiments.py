@@ -36,6 +36,7 @@ PRESETS = {
 }
 SIZES = (96, 128, 160, 224, 299)
 SHOWN = "experiments_shown"  # id of the experiment whose results are shown
+FOLLOWED = "experiments_followed"  # id of the last finished experiment shown by itself (then the teacher chooses)
 
 
 class Choices(NamedTuple):
@@ -171,8 +172,8 @@ def custom_section(choices: Choices, data, busy: bool) -> None:
     with st.expander("Your own comparison: choose every combination", expanded=False):
         pretrained = [name for name, spec in BACKBONES.items() if spec.pretrained] + ["small_cnn"]
         left, right = st.columns(2)
-        backbones = left.multiselect("Networks", pretrained, default=[choices.backbone], key="experiments_grid_backbones",
-                                     format_func=lambda name: BACKBONES[name].title)
+        backbones = left.multiselect("Networks", pretrained, default=[choices.backbone],
+                                     key="experiments_grid_backbones", format_func=lambda name: BACKBONES[name].title)
         blocks = left.multiselect("Top blocks that learn (0: only the new head)", [0, 1, 2, 3], default=[0],
                                   key="experiments_grid_blocks")
         weights = right.multiselect("Starting weights", list(GRID_WEIGHTS), default=["imagenet", "none"],
@@ -209,7 +210,6 @@ def start_experiment(plan: ExperimentPlan, data) -> None:
     except (ValueError, OSError, RuntimeError) as error:  # RuntimeError: the training line said no, in words
         st.error(str(error))
         return
-    st.session_state.pop(SHOWN, None)  # show this one when it ends
     st.rerun()
 
 
@@ -237,7 +237,8 @@ def live_progress() -> None:
     if snap["phase"] == "waiting":
         text = "Waiting for its turn…"
     else:
-        text = f"{done} of {words.plural(total, 'training')} done" + (f" · last: {snap['current']}" if snap["current"] else "")
+        last = f" · last: {snap['current']}" if snap["current"] else ""
+        text = f"{done} of {words.plural(total, 'training')} done{last}"
     st.progress(min(done / total, 1.0), text=text)
     left = words.duration_text(snap["remaining"]) if snap["remaining"] is not None else "working it out…"
     st.markdown(f"**Time so far:** {words.duration_text(snap['elapsed'])} · **Time left:** {left}")
@@ -262,8 +263,10 @@ def results_section(job) -> None:
         return
     st.header("Results")
     by_id = {e.get("id"): e for e in saved}
+    if latest is not None and st.session_state.get(FOLLOWED) != latest.get("id"):
+        st.session_state[SHOWN] = st.session_state[FOLLOWED] = latest.get("id")  # once: the one that just ended
     if st.session_state.get(SHOWN) not in by_id:
-        st.session_state[SHOWN] = (latest or saved[0]).get("id")
+        st.session_state[SHOWN] = saved[0].get("id")
     chosen = st.selectbox("Experiment", list(by_id), key=SHOWN, format_func=lambda i: experiment_title(by_id[i]))
     show_experiment(by_id[chosen])
 
@@ -291,16 +294,15 @@ def show_experiment(experiment: dict) -> None:
     labels = short_labels([configuration_of(r) for r in rows])
     answer_chart(experiment, rows, labels)
     st.dataframe(table_rows(rows, labels), hide_index=True, key="experiments_table",
-                 column_config={"Choice": st.column_config.TextColumn("Choice", width="large")})
-    more = [("experiments_per_class", figures.per_class_figure(
-        list(rows[0]["per_class_accuracy"]), list(zip(labels, (r["per_class_accuracy"] for r in rows))),
-        "Right answers in each class"))]
+                 column_config={"Choice": st.column_config.TextColumn("Choice", width="medium")})
+    # Full width, one under the other: long names stay readable on a projector.
     if preset_of(experiment) in ("transfer_vs_scratch", "how_many_pictures"):  # the others' answer is this one
-        more.insert(0, ("experiments_scatter", figures.accuracy_time_figure(
-            rows, labels, "Right answers against training time")))
-    for column, (key, figure) in zip(st.columns(2), more):
-        with column:
-            st.plotly_chart(figure, key=key, config=figures.CHART_CONFIG)
+        st.plotly_chart(figures.accuracy_time_figure(rows, labels, "Right answers against training time"),
+                        key="experiments_scatter", config=figures.CHART_CONFIG)
+    st.plotly_chart(figures.per_class_figure(list(rows[0]["per_class_accuracy"]),
+                                             list(zip(labels, (r["per_class_accuracy"] for r in rows))),
+                                             "Right answers in each class"),
+                    key="experiments_per_class", config=figures.CHART_CONFIG)
 
 
 def preset_of(experiment: dict) -> str | None:
@@ -311,7 +313,8 @@ def answer_chart(experiment: dict, rows: list[dict], labels: list[str]) -> None:
     """The one chart the preset's answer is read off, large, for a projector."""
     preset, name = preset_of(experiment), (experiment.get("plan") or {}).get("name", "Experiment")
     if preset == "transfer_vs_scratch":
-        figure = figures.experiment_curves_figure(curves(experiment, rows, labels), f"{name}: right answers, epoch by epoch")
+        figure = figures.experiment_curves_figure(curves(experiment, rows, labels),
+                                                  f"{name}: right answers, epoch by epoch")
     elif preset == "how_many_pictures":
         figure = figures.learning_curve_figure(rows, len(rows[0]["per_class_accuracy"]),
                                                f"{name} (error bars: 95% interval)")
@@ -358,7 +361,8 @@ def table_rows(rows: list[dict], labels: list[str]) -> list[dict]:
             "Choice": label,
             "Repeats": row["repeats"],
             "Right answers (mean)": percent(row["val_accuracy_mean"]),
-            "Spread (±)": "—" if row.get("val_accuracy_sd") is None else f"± {100 * row['val_accuracy_sd']:.0f} points",
+            "Spread (±)": ("—" if row.get("val_accuracy_sd") is None
+                           else f"± {100 * row['val_accuracy_sd']:.0f} points"),
             "95% interval": f"{percent(ci[0])} to {percent(ci[1])}" if ci else "— (one repeat)",
             "Training time": words.duration_text(row["train_seconds_mean"]),
             "Model size": "—" if row.get("model_mb") is None else f"{row['model_mb']:.1f} MB",

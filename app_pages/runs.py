@@ -12,8 +12,7 @@ from tlcore.experiments import list_experiments
 def render() -> None:
     st.title("Your trained models")
     st.markdown("Every training is saved as it ends, so a refresh or a restart loses no trained model. "
-                "(Pictures you uploaded live only as long as this browser tab: to keep them, save the lesson "
-                "on the Share page.) Models are kept in this folder:")
+                "Models are kept in this folder:")
     st.code(str(state.workspace()), language=None)
     runs = state.all_runs()
     experiments = list_experiments(state.workspace())

@@ -337,20 +337,23 @@ def learning_curve_figure(rows: Sequence[dict], class_count: int, title: str) ->
 
 def accuracy_time_figure(rows: Sequence[dict], labels: Sequence[str], title: str) -> go.Figure:
     """Each configuration as a dot: training time across, accuracy up, 95 % error bars; the name
-    beside the dot, the whole configuration on hover. Top left is best: quick and right."""
+    beside the dot when names are short (else in the key below), the whole configuration on
+    hover. Top left is best: quick and right."""
     fig = go.Figure()
+    beside = max((len(label) for label in labels), default=0) <= 20
     for index, (row, label) in enumerate(zip(rows, labels)):
         colour = palette_colour(index)
         fig.add_trace(go.Scatter(
-            x=[row["train_seconds_mean"]], y=[row["val_accuracy_mean"]], mode="markers+text", name=label,
-            text=[label], textposition="top center", textfont=dict(size=FONT_SIZE, color=colour),
+            x=[row["train_seconds_mean"]], y=[row["val_accuracy_mean"]], mode="markers+text" if beside else "markers",
+            name=label, text=[label], textposition="middle right", textfont=dict(size=FONT_SIZE, color=colour),
             marker=dict(size=18, color=colour, symbol="circle"), error_y=_error_bars([row]),
-            hovertemplate=f"<b>{row['configuration']}</b><br>%{{y:.0%}} right · %{{x:.1f}} s a training<extra></extra>"))
+            hovertemplate=(f"<b>{row['configuration']}</b><br>%{{y:.0%}} right · %{{x:.1f}} s a training"
+                           "<extra></extra>")))
     slowest = max((row["train_seconds_mean"] for row in rows), default=1.0)
-    fig.update_xaxes(title_text="Seconds to train once", range=[0, slowest * 1.25 + 0.5])
+    fig.update_xaxes(title_text="Seconds to train once", range=[0, slowest * (1.6 if beside else 1.1) + 0.5])
     _accuracy_axis(fig)
-    fig = _base_layout(fig, title, height=460)
-    fig.update_layout(hovermode="closest", showlegend=False)
+    fig = _base_layout(fig, title, height=460 + (0 if beside else 30 * len(rows)))
+    fig.update_layout(hovermode="closest", showlegend=not beside, legend=dict(orientation="v", y=-0.2))
     return fig
 
 

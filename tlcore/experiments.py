@@ -511,15 +511,18 @@ def answer_sentence(experiment: dict) -> str:
     best, names = ranked[0], dict(zip((r["configuration"] for r in rows),
                                       short_labels([configuration_of(r) for r in rows])))
     if len(rows) == 1 and experiment.get("skipped"):
-        return (f"Only {BACKBONES[best['backbone']].short_title} could be trained here: {_percent(best['val_accuracy_mean'])} "
-                f"right{_interval(best)}. The others were skipped (see why below).")
-    sentence = f"Best: {names[best['configuration']]} with {_percent(best['val_accuracy_mean'])} right{_interval(best)}."
+        return (f"Only {BACKBONES[best['backbone']].short_title} could be trained here: "
+                f"{_percent(best['val_accuracy_mean'])} right{_interval(best)}. The others were skipped (see why below).")
+    sentence = (f"Best: {names[best['configuration']]} with {_percent(best['val_accuracy_mean'])} "
+                f"right{_interval(best)}.")
     close = [r for r in ranked[1:] if _overlap(best, r)]
     if close:
         sentence += (f" {names[close[0]['configuration']]} ({_percent(close[0]['val_accuracy_mean'])}) is within its "
                      "error bars: with these pictures, no clear winner between them.")
     elif len(ranked) > 1:
-        sentence += f" Clearly ahead of the next, {names[ranked[1]['configuration']]} ({_percent(ranked[1]['val_accuracy_mean'])})."
+        runner_up = ranked[1]
+        sentence += (f" Clearly ahead of the next, {names[runner_up['configuration']]} "
+                     f"({_percent(runner_up['val_accuracy_mean'])}).")
     return sentence
 
 
@@ -575,5 +578,5 @@ def _pictures_sentence(rows: list[dict]) -> str:
             f"of the best ({_percent(best['val_accuracy_mean'])} with {count(best)}).{caution}")
 
 __all__ = ["Configuration", "ConfigurationRow", "Experiment", "ExperimentPlan", "RepeatResult", "Skipped",
-           "StopExperiment", "answer_sentence", "configuration_of", "how_many_pictures", "list_experiments", "short_labels",
-           "transfer_vs_scratch", "which_network", "with_weights_here"]
+           "StopExperiment", "answer_sentence", "configuration_of", "how_many_pictures", "list_experiments",
+           "short_labels", "transfer_vs_scratch", "which_network", "with_weights_here"]
