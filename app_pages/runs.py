@@ -29,14 +29,14 @@ def render() -> None:
 
 # -- the table ----------------------------------------------------------------------------------------
 def table_section(runs: list, mine: set[str], experiments: dict) -> None:
+    """What tells runs apart comes first (a projector shows the first columns without scrolling);
+    every column is as wide as its words, so nothing ("stopped early") is cut off."""
     st.dataframe(
         [table_row(run, str(run.path) in mine, experiments) for run in runs], hide_index=True, key="runs_table",
         column_config={
             "Validation accuracy": st.column_config.ProgressColumn(
-                "Validation accuracy", min_value=0, max_value=100, format="%.0f%%"),
-            "Picture set": st.column_config.TextColumn("Picture set", width="medium"),
-            "Experiment": st.column_config.TextColumn("Experiment", width="medium"),
-            "Notes": st.column_config.TextColumn("Notes", width="large"),  # read whole, never cut off
+                "Validation accuracy", min_value=0, max_value=100, format="%.0f%%", width="small"),
+            # Other columns take the width of what they hold: no cell is cut off.
         },
     )
 
@@ -46,18 +46,18 @@ def table_row(run, mine: bool, experiments: dict) -> dict:
     notes = (["this session"] if mine else []) + (["fast path"] if record.fast_path else [])
     notes += [note for note in record.notes if len(note) <= 60]  # short facts only; long ones are on Train
     return {
-        "Trained": record.created.replace("T", " ")[:16],
+        "Trained": record.created.replace("T", " ")[5:16],  # "12-05 10:42": a lesson's runs share a year
         "Picture set": record.dataset.short_name,
-        "Pictures": record.dataset.pictures or (record.train_pictures + record.val_pictures) or None,
         "Network": record.short_title,
         "Weights": record.short_weights,
-        "Blocks that learn": record.learning_blocks,
-        "Epochs": epochs_words(record),
-        "Ended": record.outcome,
         "Validation accuracy": None if record.val_accuracy is None else round(100 * record.val_accuracy, 1),
-        "Time": words.duration_text(record.timings.get("train_seconds")),
+        "Ended": record.outcome,
         "Experiment": experiment_name(record.experiment, experiments),
         "Notes": ", ".join(notes),
+        "Pictures": record.dataset.pictures or (record.train_pictures + record.val_pictures) or None,
+        "Blocks that learn": record.learning_blocks,
+        "Epochs": epochs_words(record),
+        "Time": words.duration_text(record.timings.get("train_seconds")),
     }
 
 
@@ -114,12 +114,15 @@ def compare_section(runs: list, mine: set[str]) -> None:
         st.caption("Choose one or more models above to see their curves.")
         return
     labels = legend_labels([by_path[p] for p in compared])
+    # One key for both charts, full width: long labels are read whole, not cut off in a half-width legend.
+    st.markdown(f'<p class="tl-legend">{figures.series_key_html([labels[p] for p in compared])}</p>',
+                unsafe_allow_html=True)
     left, right = st.columns(2)
     for column, metric in ((left, "val_accuracy"), (right, "val_loss")):
         series = [(labels[p], by_path[p].record.history[metric]) for p in compared]
         with column:
-            st.plotly_chart(figures.overlay_figure(series, metric), key=f"runs_{metric.removeprefix('val_')}_chart",
-                            config=figures.CHART_CONFIG)
+            st.plotly_chart(figures.overlay_figure(series, metric, legend=False),
+                            key=f"runs_{metric.removeprefix('val_')}_chart", config=figures.CHART_CONFIG)
 
 
 # -- experiments and the model for the Test page ---------------------------------------------------------------
@@ -132,10 +135,10 @@ def experiments_section(experiments: list[dict]) -> None:
         "Experiment": e["plan"].get("name", "Experiment"),
         "Picture set": e["plan"].get("dataset_name") or "",
         "Trainings": len(e.get("repeats", [])),
-        "Best (mean)": max((row["val_accuracy_mean"] for row in e.get("rows", [])), default=None),
+        "Best (mean)": max((round(100 * row["val_accuracy_mean"]) for row in e.get("rows", [])), default=None),
         "Ended": "stopped early" if e.get("stopped") else "finished",
     } for e in experiments], hide_index=True, key="runs_experiments",
-        column_config={"Best (mean)": st.column_config.NumberColumn("Best (mean)", format="percent")})
+        column_config={"Best (mean)": st.column_config.NumberColumn("Best (mean)", format="%d%%")})
     navigation.link("experiments", "See their charts on the Experiments page", icon=":material/science:")
 
 

@@ -90,8 +90,9 @@ def curve_figure(
 CURVE_NAMES = (("Training pictures", TRAIN_COLOUR), ("Validation pictures (held back)", VALIDATION_COLOUR))
 
 
-def overlay_figure(series: Iterable[tuple[str, Sequence[float]]], metric: str) -> go.Figure:
-    """One line per run for ``metric`` (e.g. "val_accuracy")."""
+def overlay_figure(series: Iterable[tuple[str, Sequence[float]]], metric: str, legend: bool = True) -> go.Figure:
+    """One line per run for ``metric`` (e.g. "val_accuracy"), each in its own colour (PALETTE).
+    ``legend=False`` where the page shows one key for several charts (``series_key_html``)."""
     accuracy = metric.endswith("accuracy")
     fig = go.Figure()
     longest = 1
@@ -108,9 +109,19 @@ def overlay_figure(series: Iterable[tuple[str, Sequence[float]]], metric: str) -
     else:
         fig.update_yaxes(title_text="Validation loss", rangemode="tozero")
         title = "Validation loss (lower is better)"
-    fig = _base_layout(fig, title, height=420 + 28 * len(fig.data))
-    fig.update_layout(showlegend=True, legend=dict(orientation="v", y=-0.18))
+    fig = _base_layout(fig, title, height=420 + (28 * len(fig.data) if legend else 0))
+    fig.update_layout(showlegend=legend, legend=dict(orientation="v", y=-0.18))
     return fig
+
+
+def series_key_html(labels: Sequence[str]) -> str:
+    """The key to ``overlay_figure``'s lines as HTML, one label a line, each in its line's colour
+    (and "dashed" where colours come round again)."""
+    import html
+
+    return "<br>".join(
+        f'<span style="color:{palette_colour(index)}; font-size:1.4rem">━</span> {html.escape(str(label))}'
+        + (" (dashed)" if palette_dash(index) != "solid" else "") for index, label in enumerate(labels))
 
 
 def blocks_figure(statuses: Sequence, head_params: int, n_classes: int, title: str) -> go.Figure:
