@@ -206,7 +206,8 @@ def start_experiment(plan: ExperimentPlan, data) -> None:
 
     try:
         new_job = ExperimentJob(plan, data, workspace=state.workspace())
-        state.submit_job(new_job, label=plan.name)
+        # The estimate lets the training line tell others in the class when their turn comes.
+        state.submit_job(new_job, label=plan.name, estimate_seconds=plan.estimate_seconds(len(data)))
     except (ValueError, OSError, RuntimeError) as error:  # RuntimeError: the training line said no, in words
         st.error(str(error))
         return
