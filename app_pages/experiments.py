@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from studio import figures, navigation, state, widgets, words
+from studio import figures, navigation, spaces, state, widgets, words
 from tlcore.backbones import BACKBONES
 from tlcore.experiments import (
     WHICH_NETWORK, ExperimentPlan, answer_sentence, configuration_of, how_many_pictures, list_experiments,
@@ -221,8 +221,12 @@ def progress_section(job) -> None:
     if stop.button("Stop the rest", key="experiments_stop", icon=":material/stop:", width="stretch",
                    help="The training under way ends at its next step; the rest is not trained. "
                         "What finished is kept."):
-        job.stop()
-        st.toast("Stopping… what finished is kept.")
+        entry = state.job_entry()
+        if entry is not None and entry.active:  # waiting in line: taken out; running: stops after this step
+            spaces.queue().cancel(entry.ticket)
+        st.toast("Stopping… what finished is kept." if job.running else "Taken out of the line.")
+        if not job.running:
+            st.rerun()
     live_progress()
 
 
@@ -236,7 +240,9 @@ def live_progress() -> None:
     snap = job.snapshot()
     done, total = snap["done"], max(snap["total"], 1)
     if snap["phase"] == "waiting":
-        text = "Waiting for its turn…"
+        entry = state.job_entry()
+        place = f" (number {entry.position} in line)" if entry is not None and entry.position else ""
+        text = f"Waiting for its turn{place}…"
     else:
         last = f" · last: {snap['current']}" if snap["current"] else ""
         text = f"{done} of {words.plural(total, 'training')} done{last}"

@@ -206,3 +206,20 @@ def test_the_teacher_pauses_the_line_exports_the_class_then_clears_it(classroom,
     cleared = Path(teacher.session_state["teacher_export_path"])
     assert cleared != exported and "Ana.tlproject" in zipfile.ZipFile(cleared).namelist()
     assert "was not found on this server" in texts(tab_of(space_of(ana)))  # her old link says so
+
+
+def test_an_experiment_waits_in_the_same_line_and_stop_takes_it_out(folders):
+    from studio import spaces
+
+    spaces.queue().pause()
+    at = open_page("experiments")
+    at.button(key="experiments_preset_which_network").click().run()
+    assert not at.exception
+    assert spaces.queue().status("solo").state == "queued"
+    assert "Waiting for its turn (number 1 in line)" in " ".join(p.proto.text for p in at.get("progress"))
+    switch(at, "train").run()
+    assert "An experiment is using your place in the training line" in texts(at)
+    switch(at, "experiments").run()
+    at.button(key="experiments_stop").click().run()
+    assert spaces.queue().status("solo").state == "cancelled"
+    assert not at.exception and at.button(key="experiments_preset_which_network").disabled is False
