@@ -65,7 +65,7 @@ def render() -> None:
     scratch = choice == "none"
     depth = blocks_section(spec, n_classes, saved, scratch)
     epochs, fine_tune_epochs = epochs_section(saved, depth, scratch)
-    augment = augmentation_section(data, saved)
+    augment = augmentation_section(data, saved, every_epoch=scratch or (depth > 0 and fine_tune_epochs > 0))
     size, batch_size, learning_rate = advanced_section(sizes, saved)
     library_file = library_weights_file(spec)
     settings = TrainingSettings(
@@ -123,7 +123,7 @@ def speed_line(spec) -> None:
     if spec.name in measured:
         st.markdown(f"**On this computer:** {measured[spec.name]:.0f} ms to answer for one picture "
                     f"(about {1000 / measured[spec.name]:.0f} pictures a second, one at a time).")
-    elif st.button(f"Measure {spec.title.split(' (')[0]}'s speed on this computer", key="model_measure_speed",
+    elif st.button(f"Measure {spec.short_title}'s speed on this computer", key="model_measure_speed",
                    icon=":material/speed:"):
         from tlcore.speed import prediction_milliseconds
 
@@ -157,8 +157,14 @@ def weights_choice(spec, saved: TrainingSettings) -> str:
         st.session_state[widget] = st.session_state.pop(PENDING_WEIGHTS)
     if st.session_state[widget] not in options:
         st.session_state[widget] = "imagenet"
-    choice = st.radio("Starting weights", options, key=widget, format_func=WEIGHT_LABELS.get)
     cached = imagenet_weights_cached(spec, st.session_state[key("size")])
+    chosen_for = key("weights_backbone")
+    if st.session_state.get(chosen_for) != spec.name:  # a network just chosen, or the page's first run
+        st.session_state[chosen_for] = spec.name
+        if st.session_state[widget] == "imagenet" and "file" in options and not cached:
+            # Offline, ImageNet would fail at Start: begin from the weights file that is on this computer.
+            st.session_state[widget] = "file"
+    choice = st.radio("Starting weights", options, key=widget, format_func=WEIGHT_LABELS.get)
     if choice == "imagenet" and cached:
         st.success(f"The ImageNet weights for {spec.title} are on this computer: ready to go.")
     elif choice == "imagenet":
@@ -227,6 +233,7 @@ def blocks_section(spec, n_classes: int, saved: TrainingSettings, scratch: bool)
             figures.blocks_figure(plan.blocks, plan.head_params, n_classes,
                                   f"The {num_blocks} blocks, and the new head"),
             key="model_blocks_chart", config=figures.CHART_CONFIG)
+        st.markdown(f'<p class="tl-legend">{figures.blocks_key_html()}</p>', unsafe_allow_html=True)
     with numbers_column:
         parameter_counts(plan, n_classes, depth, scratch)
     return depth
@@ -280,7 +287,8 @@ def epochs_section(saved: TrainingSettings, depth: int, scratch: bool) -> tuple[
     return epochs, fine_tune_epochs
 
 
-def augmentation_section(data, saved: TrainingSettings) -> list[str]:
+def augmentation_section(data, saved: TrainingSettings, every_epoch: bool) -> list[str]:
+    """``every_epoch``: the pictures must be changed anew each epoch (fine-tuning or from scratch)."""
     st.subheader("Augmentation: show slightly changed pictures each epoch")
     augment = []
     for column, (name, label) in zip(st.columns(len(AUGMENT_LABELS)), AUGMENT_LABELS.items()):
@@ -288,10 +296,18 @@ def augmentation_section(data, saved: TrainingSettings) -> list[str]:
             if st.toggle(label, key=seed(f"aug_{name}", name in saved.augment)):
                 augment.append(name)
     if augment:
-        st.caption("Augmentation helps with few pictures, but makes training slower: every picture goes "
-                   "through the whole network every epoch (no fast path).")
+        st.caption(augmentation_words(saved.augment_views, every_epoch))
         augmentation_examples(data, augment)
     return augment
+
+
+def augmentation_words(views: int, every_epoch: bool) -> str:
+    """What augmentation costs with these settings (as the trainer does it: tlcore.settings)."""
+    if every_epoch or views <= 0:
+        return ("Augmentation helps with few pictures, but makes training slower: with blocks that learn, "
+                "every picture is changed anew and goes through the whole network in every epoch.")
+    return (f"Augmentation helps with few pictures. Each picture and {plural(views, 'changed copy', 'changed copies')} "
+            "of it go through the frozen network once, so training stays quick.")
 
 
 def augmentation_examples(data, augment: list[str]) -> None:
@@ -329,8 +345,13 @@ def plan_section(settings: TrainingSettings, pictures: int) -> None:
         steps = [f"All blocks of {spec.title} start random and learn from your {pictures} pictures "
                  f"for {plural(settings.epochs, 'epoch')}."]
     else:
-        first = ("Each picture goes once through the frozen network (the fast path), then the new head learns"
-                 if not settings.augment else "The new head learns on changed pictures")
+        if not settings.augment:
+            first = "Each picture goes once through the frozen network (the fast path), then the new head learns"
+        elif settings.uses_augmented_views:
+            first = (f"Each picture and {plural(settings.augment_views, 'changed copy', 'changed copies')} of it go "
+                     "once through the frozen network, then the new head learns on them")
+        else:
+            first = "The new head learns on pictures changed anew each epoch"
         steps = [f"{first} for {plural(settings.epochs, 'epoch')}."]
         if settings.uses_fine_tuning:
             steps.append(f"Then the top {plural(settings.learning_blocks, 'block')} learn too, for "

@@ -150,15 +150,24 @@ def blocks_figure(statuses: Sequence, head_params: int, n_classes: int, title: s
         hovertemplate="<b>%{y}</b><br>%{customdata[0]:,} parameters<br>%{customdata[1]}<extra></extra>",
         showlegend=False,
     ))
-    for label, colour in (("Frozen", FROZEN_COLOUR), ("Learning", LEARNING_COLOUR), ("New head", HEAD_COLOUR)):
-        fig.add_trace(go.Bar(x=[None], y=[None], orientation="h", name=label, marker=dict(color=colour)))
     fig.update_yaxes(categoryorder="array", categoryarray=names, title_text="← picture goes in at the bottom")
-    fig.update_xaxes(title_text="Parameters in the block", range=[0, largest * 1.25], showgrid=True)
+    # Room beside the longest bar for its number ("893,120"), which is drawn outside the bar.
+    fig.update_xaxes(title_text="Parameters in the block", range=[0, largest * 1.5], showgrid=True)
     fig = _base_layout(fig, title, height=max(340, 24 * len(names) + 150))
-    fig.update_layout(hovermode="closest", bargap=0.15,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0))
-    fig.update_layout(title=dict(y=0.995, yanchor="top"), margin=dict(t=80))
+    # The key is one line of HTML under the chart (blocks_key_html): in a half-width column a
+    # Plotly legend wraps to three lines and runs into the title.
+    fig.update_layout(hovermode="closest", bargap=0.15, showlegend=False)
+    fig.update_layout(title=dict(y=0.995, yanchor="top"), margin=dict(t=50))
     return fig
+
+
+BLOCK_KEY = (("Frozen", FROZEN_COLOUR), ("Learning", LEARNING_COLOUR), ("New head", HEAD_COLOUR))
+
+
+def blocks_key_html() -> str:
+    """The key to ``blocks_figure``'s colours, on one line."""
+    return " &nbsp;&nbsp; ".join(f'<span style="color:{colour}; font-size:1.4rem">■</span> {label}'
+                                 for label, colour in BLOCK_KEY)
 
 
 def transfer_diagram(class_names: Sequence[str] | None = None) -> str:

@@ -412,6 +412,44 @@ def test_model_page_adds_an_uploaded_weights_file_new_or_old_format(tmp_path):
     assert any("does not fit" in e.value for e in at.error), [e.value for e in at.error]
 
 
+@pytest.mark.skipif(not SHARED_WEIGHTS.is_file(), reason="needs ../shared weights")
+def test_model_page_starts_from_the_weights_file_when_imagenet_is_not_here(folders):
+    """Offline, a network whose ImageNet weights are missing but whose weights file was added
+    starts from that file (ImageNet would fail at Start); a choice made on it then stays."""
+    import shutil
+
+    from tlcore.backbones import BACKBONES, library_weights_file
+
+    spec = BACKBONES["mobilenet_v2_035"]
+    (folders["cache"] / "weights").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(SHARED_WEIGHTS, folders["cache"] / "weights" / "mobilenet_v2_035.weights.h5")
+    at = open_page("model")  # a new space: the default network, then the one with its file here
+    at.radio(key="model_backbone").set_value("mobilenet_v2_035").run()
+    assert not at.exception
+    assert at.radio(key="model_weights").value == "file"
+    assert at.session_state["tl_settings"].weights == str(library_weights_file(spec))
+    at.radio(key="model_weights").set_value("imagenet").run()
+    at.slider(key="model_depth").set_value(1).run()  # another change on the same network keeps it
+    assert at.radio(key="model_weights").value == "imagenet"
+
+
+def test_model_page_says_what_augmentation_costs_with_these_settings():
+    from app_pages.model import augmentation_words
+
+    at = open_page("model")
+    at.toggle(key="model_aug_flip").set_value(True).run()
+    assert not at.exception
+    page = texts(at)
+    assert "Each picture and 4 changed copies of it go through the frozen network once" in page
+    assert "Each picture and 4 changed copies of it go once through the frozen network, then the new head" in page
+    assert "no fast path" not in page
+    at.slider(key="model_depth").set_value(2).run()  # fine-tuning: the pictures change anew every epoch
+    page = texts(at)
+    assert "every picture is changed anew and goes through the whole network in every epoch" in page
+    assert "The new head learns on pictures changed anew each epoch" in page
+    assert "changed copies" not in augmentation_words(0, every_epoch=False)
+
+
 # -- Train -------------------------------------------------------------------------------------
 def test_train_page_runs_a_real_training_and_shows_curves_and_summary():
     from tlcore.data import load_demo
