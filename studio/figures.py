@@ -72,7 +72,7 @@ def curve_figure(
         ))
     epochs = max(int(total_epochs or 0), len(history.get(metric, [])), 1)
     fig.update_xaxes(title_text="Epoch (one pass over the pictures)", range=[0.5, epochs + 0.5],
-                     dtick=1 if epochs <= 20 else None, tick0=1)
+                     **epoch_ticks(epochs))
     if accuracy:
         fig.update_yaxes(title_text="Correct answers", range=[0, 1.05], tickformat=".0%")
     else:
@@ -88,6 +88,13 @@ def curve_figure(
 
 
 CURVE_NAMES = (("Training pictures", TRAIN_COLOUR), ("Validation pictures (held back)", VALIDATION_COLOUR))
+EPOCH_TICKS = 10  # at most this many epoch numbers: a half-width chart on a projector fits them upright
+
+
+def epoch_ticks(epochs: int) -> dict:
+    """Whole epochs, upright: every one up to EPOCH_TICKS, then every 2nd, 5th, 10th... (1, 3, 5, ...)."""
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if epochs / s <= EPOCH_TICKS)
+    return {"tickmode": "linear", "tick0": 1 if step <= 2 else step, "dtick": step, "tickangle": 0}
 
 
 def overlay_figure(series: Iterable[tuple[str, Sequence[float]]], metric: str, legend: bool = True) -> go.Figure:
@@ -102,7 +109,7 @@ def overlay_figure(series: Iterable[tuple[str, Sequence[float]]], metric: str, l
         fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=label,
                                  mode="lines+markers", marker=dict(size=9, color=palette_colour(index)),
                                  line=dict(width=3, color=palette_colour(index), dash=palette_dash(index))))
-    fig.update_xaxes(title_text="Epoch", range=[0.5, longest + 0.5], dtick=1 if longest <= 20 else None)
+    fig.update_xaxes(title_text="Epoch", range=[0.5, longest + 0.5], **epoch_ticks(longest))
     if accuracy:
         fig.update_yaxes(title_text="Correct answers on validation pictures", range=[0, 1.05], tickformat=".0%")
         title = "Validation accuracy (higher is better)"
@@ -324,7 +331,7 @@ def experiment_curves_figure(series: Sequence[tuple[str, Sequence[float], Sequen
             x=epochs, y=means, name=label, mode="lines+markers", line=dict(color=colour, width=4,
                                                                             dash=palette_dash(index)),
             marker=dict(size=10, color=colour), hovertemplate=f"{label}<br>epoch %{{x}}: %{{y:.0%}}<extra></extra>"))
-    fig.update_xaxes(title_text="Epoch", range=[0.5, longest + 0.5], dtick=1 if longest <= 20 else None)
+    fig.update_xaxes(title_text="Epoch", range=[0.5, longest + 0.5], **epoch_ticks(longest))
     _accuracy_axis(fig)
     fig = _base_layout(fig, title, height=440 + 30 * len(series))
     fig.update_layout(hovermode="closest", legend=dict(orientation="v", y=-0.2))

@@ -573,6 +573,16 @@ def test_test_page_says_when_a_picture_is_none_of_its_classes(trained_run):
         str(e.value) for e in at.markdown)
 
 
+def test_epoch_numbers_stay_upright_and_few():
+    from studio.figures import curve_figure, epoch_ticks
+
+    assert epoch_ticks(5) == {"tickmode": "linear", "tick0": 1, "dtick": 1, "tickangle": 0}
+    assert epoch_ticks(15)["dtick"] == 2 and epoch_ticks(15)["tick0"] == 1  # 1, 3, 5, ... 15
+    assert epoch_ticks(60)["dtick"] == 10 and epoch_ticks(60)["tick0"] == 10
+    axis = curve_figure({"accuracy": [0.5] * 15}, "accuracy", 15).layout.xaxis
+    assert (axis.dtick, axis.tickangle) == (2, 0)
+
+
 def test_test_page_live_tab_without_a_browser_camera(trained_run):
     from studio.camera import WAITING_FOR_BROWSER
 
