@@ -15,7 +15,9 @@ PICTURE_TYPES = sorted(ext.lstrip(".") for ext in PICTURE_EXTENSIONS)
 SHOWN_SIZE = 320
 HELD_BACK = "test_held_back_pick"  # (run folder, [(name, path, true class)])
 HELD_BACK_COUNT = 6
+UPLOAD_TAB = ":material/upload: Upload pictures"
 LIVE_TAB = ":material/videocam: Live camera"
+HELD_BACK_TAB = ":material/visibility_off: Pictures it never learned from"
 
 
 def render() -> None:
@@ -28,7 +30,7 @@ def render() -> None:
     run, show_where, not_sure = choices_section(runs)
     pictures = pictures_section(run, show_where, not_sure)
     if not pictures:
-        if st.session_state.get("test_tabs") != LIVE_TAB:  # the live tab answers by itself
+        if st.session_state.get("test_tabs", UPLOAD_TAB) == UPLOAD_TAB:  # the other tabs say what to do
             st.info("Upload a few pictures, or show the live camera something, to see what the model answers.")
         return
     answers_section(run, pictures, show_where, not_sure)
@@ -58,22 +60,22 @@ def choices_section(runs: list):
 def pictures_section(run, show_where: bool, not_sure: float) -> list[tuple[str, bytes, str | None]]:
     """(name, bytes, right answer or None) from the upload and held-back tabs; the live camera
     answers in its own tab (it runs only while that tab is open)."""
-    upload_tab, live_tab, held_back_tab = st.tabs(
-        [":material/upload: Upload pictures", LIVE_TAB, ":material/visibility_off: Pictures it never learned from"],
-        key="test_tabs", on_change="rerun")
-    pictures = []
+    upload_tab, live_tab, held_back_tab = st.tabs([UPLOAD_TAB, LIVE_TAB, HELD_BACK_TAB], key="test_tabs",
+                                                  on_change="rerun")
     with upload_tab:
         files = st.file_uploader("Pictures to test", type=PICTURE_TYPES, accept_multiple_files=True,
                                  key="test_files")
-        pictures += [(f.name, f.getvalue(), None) for f in files or []]
+        uploaded = [(f.name, f.getvalue(), None) for f in files or []]
     with live_tab:
         if live_tab.open is False:
             st.caption("The camera turns on only while this tab is open.")
         else:
             live_section(run, show_where, not_sure)
     with held_back_tab:
-        pictures += held_back_section(run)
-    return pictures
+        held_back = held_back_section(run)
+    # The answers under the tabs are those of the open tab: "Try 6 of them" must not show the
+    # uploaded pictures' answers first, nor the upload tab the held-back ones.
+    return held_back if held_back_tab.open else uploaded if upload_tab.open is not False else []
 
 
 def live_section(run, show_where: bool, not_sure: float) -> None:

@@ -573,6 +573,31 @@ def test_test_page_says_when_a_picture_is_none_of_its_classes(trained_run):
         str(e.value) for e in at.markdown)
 
 
+def test_test_page_held_back_tab_answers_only_its_own_pictures(trained_run):
+    """"Try 6 of them" shows the held-back pictures' answers, not the uploaded ones' first."""
+    from app_pages.test import HELD_BACK_TAB, UPLOAD_TAB
+    from tlcore.data import demo_folder
+
+    circle = (demo_folder() / "circle" / "circle_00.jpg").read_bytes()
+    at = open_page("test", tl_selected_run=str(trained_run.path))
+    at.file_uploader(key="test_files").set_value([("my_circle.jpg", circle, "image/jpeg")]).run()
+    assert len(at.get("progress")) == 3  # the upload's answer (top 3 bars)
+    at.session_state["test_tabs"] = HELD_BACK_TAB
+    at.run()
+    assert not at.get("progress") and "Upload a few pictures" not in texts(at)  # nothing asked yet
+    at.button(key="test_held_back").click().run()
+    assert not at.exception
+
+    def picture_captions():
+        return [caption for image in at.get("image") for caption in image.captions]
+
+    assert len(picture_captions()) == 6 and not any("my_circle.jpg" in c for c in picture_captions())
+    assert len(at.get("progress")) == 3 * 6  # six held-back pictures, three bars each
+    at.session_state["test_tabs"] = UPLOAD_TAB
+    at.run()
+    assert len(at.get("progress")) == 3 and ["my_circle.jpg" in c for c in picture_captions()] == [True]
+
+
 def test_epoch_numbers_stay_upright_and_few():
     from studio.figures import curve_figure, epoch_ticks
 
