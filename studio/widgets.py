@@ -24,6 +24,7 @@ _STYLE = """
 /* Never break a word in the middle: long names wrap only at the <wbr> after "_", ".", "-". */
 .tl-card .tl-value {font-size: 2.6rem; font-weight: 700; line-height: 1.15; margin: 0.1rem 0;
                     overflow-wrap: normal; word-break: normal; hyphens: none;}
+.tl-card.wordy .tl-value {font-size: 1.9rem; line-height: 1.2;}
 .tl-card.small .tl-value {font-size: 1.55rem; line-height: 1.25;}
 .tl-card.small.long .tl-value {font-size: 1.2rem;}
 .tl-card .tl-note {font-size: 1rem; opacity: 0.85; margin: 0; overflow-wrap: normal; word-break: normal;}
@@ -35,6 +36,7 @@ _STYLE = """
 </style>
 """
 LONG_VALUE = 16  # characters: a longer value gets smaller type
+WORDY_VALUE = 24  # characters: a sentence in a big card ("This doesn't look like any…") gets smaller type
 _BREAK_AFTER = re.compile(r"([_/·\-]|\.(?=\D))")  # not inside a number: "0.35" stays whole
 
 
@@ -55,9 +57,11 @@ def result_card(label: str, value: str, note: str | None = None, tone: str = "",
     """A large, projector-readable result: a small label, a big value, an optional note.
 
     ``tone``: "" (blue), "good" (green) or "warn" (orange); ``small`` for words rather than numbers
-    (long words get smaller type still)."""
+    (long words get smaller type still); a long sentence in a big card gets somewhat smaller type."""
     long = small and len(str(value)) > LONG_VALUE
-    classes = " ".join(filter(None, ["tl-card", tone, "small" if small else "", "long" if long else ""]))
+    wordy = not small and len(str(value)) > WORDY_VALUE  # on a projector: 2–3 lines, not 5
+    classes = " ".join(filter(None, ["tl-card", tone, "small" if small else "", "long" if long else "",
+                                     "wordy" if wordy else ""]))
     parts = [f'<div class="{html.escape(classes)}">',
              f'<p class="tl-label">{html.escape(label)}</p>',
              f'<p class="tl-value">{breakable(value)}</p>']

@@ -598,6 +598,17 @@ def test_test_page_held_back_tab_answers_only_its_own_pictures(trained_run):
     assert len(at.get("progress")) == 3 and ["my_circle.jpg" in c for c in picture_captions()] == [True]
 
 
+def test_long_sentences_in_big_cards_get_smaller_type(monkeypatch):
+    from studio import widgets
+    from studio.words import UNFAMILIAR_WORDS
+
+    drawn = []
+    monkeypatch.setattr(widgets.st, "markdown", lambda text, **kwargs: drawn.append(text))
+    widgets.result_card("The model says", UNFAMILIAR_WORDS, tone="warn")
+    widgets.result_card("The model says", "sunflower", tone="good")
+    assert 'class="tl-card warn wordy"' in drawn[0] and "wordy" not in drawn[1]
+
+
 def test_epoch_numbers_stay_upright_and_few():
     from studio.figures import curve_figure, epoch_ticks
 
