@@ -75,13 +75,18 @@ def epochs_text(settings) -> str:
 
 
 def run_label(run, mine: bool = False) -> str:
-    """One line naming a saved run: when, which network, which weights, how good."""
+    """One line naming a saved run: when, which network, how good, which weights. Short, and how
+    good before the weights: a select box cuts a long label's end off, and two runs of one
+    network differ in how good they are. A lesson's runs share a year: "12-05 13:08"."""
     record = run.record
-    when = record.created.replace("T", " ")[:16]
-    name = run.name if run.name and run.name != record.default_name else f"{record.short_title} · {record.short_weights}"
+    when = record.created.replace("T", " ")[5:16]
     quality = (f"{percent_text(record.val_accuracy)} right" if record.val_accuracy is not None
                else ("imported" if record.imported else "not measured"))
-    return f"{when} · {name} · {quality}" + (" · this session" if mine else "")
+    if run.name and run.name != record.default_name:
+        what = f"{run.name} · {quality}"
+    else:
+        what = f"{record.short_title} · {quality} · {record.short_weights}"
+    return f"{when} · {what}" + (" · this session" if mine else "")
 
 
 def run_facts(run) -> str:

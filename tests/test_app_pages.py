@@ -598,6 +598,13 @@ def test_test_page_held_back_tab_answers_only_its_own_pictures(trained_run):
     assert len(at.get("progress")) == 3 and ["my_circle.jpg" in c for c in picture_captions()] == [True]
 
 
+def test_run_labels_name_the_network_and_how_good_before_the_weights(trained_run):
+    from studio.words import run_label
+
+    label = run_label(trained_run, mine=True)
+    assert re.fullmatch(r"\d\d-\d\d \d\d:\d\d · MobileNetV2 \(0\.35\) · \d+% right · [^·]+ · this session", label), label
+
+
 def test_long_sentences_in_big_cards_get_smaller_type(monkeypatch):
     from studio import widgets
     from studio.words import UNFAMILIAR_WORDS
