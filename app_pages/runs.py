@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import figures, navigation, state, widgets, words
+from studio import figures, navigation, spaces, state, widgets, words
 from tlcore.experiments import list_experiments
 
 
 def render() -> None:
     st.title("Your trained models")
-    st.markdown("Every training is saved as it ends, so a refresh or a restart loses no trained model. "
-                "Models are kept in this folder:")
-    st.code(str(state.workspace()), language=None)
+    if spaces.classroom():  # a student's folder is the server's, and its name opens their space: not shown
+        st.markdown("Every training is saved as it ends, so a refresh or a restart loses no trained model. "
+                    "They are kept on your teacher's computer.")
+    else:
+        st.markdown("Every training is saved as it ends, so a refresh or a restart loses no trained model. "
+                    "Models are kept in this folder:")
+        st.code(str(state.workspace()), language=None)
     runs = state.all_runs()
     experiments = list_experiments(state.workspace())
     if not runs:
@@ -43,7 +47,8 @@ def table_section(runs: list, mine: set[str], experiments: dict) -> None:
 
 def table_row(run, mine: bool, experiments: dict) -> dict:
     record = run.record
-    notes = (["this session"] if mine else []) + (["fast path"] if record.fast_path else [])
+    augment = list(record.settings.augment) if record.settings is not None else []
+    notes = (["this session"] if mine else []) + ([f"changed pictures ({', '.join(augment)})"] if augment else [])
     notes += [note for note in record.notes if len(note) <= 60]  # short facts only; long ones are on Train
     return {
         "Trained": record.created.replace("T", " ")[5:16],  # "12-05 10:42": a lesson's runs share a year

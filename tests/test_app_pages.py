@@ -648,6 +648,7 @@ def test_runs_page_lists_runs_and_picks_the_one_to_test(trained_run, folders):
     assert str(folders["workspace"]) in [c.value for c in at.code]
     table = at.dataframe[0].value
     assert len(table) >= 1 and "MobileNetV2 (0.35)" in set(table["Network"])
+    assert not any("fast path" in notes for notes in table["Notes"])  # no jargon in the table
     assert len(at.get("plotly_chart")) == 2
     at.button(key="runs_use").click().run()
     assert not at.exception
