@@ -74,10 +74,10 @@ def is_experiment(job) -> bool:
 def choices_section(data) -> Choices:
     st.subheader("Every training in the experiment")
     pretrained = [name for name, spec in BACKBONES.items() if spec.pretrained]
-    network, size, epochs, repeats = st.columns([2.2, 1, 1, 1.3])
+    network, size, epochs, repeats = st.columns([2.2, 1, 1, 1.3], vertical_alignment="bottom")
     backbone = network.selectbox("Network", pretrained, key=remembered("experiments_backbone",
                                                                        default_backbone(pretrained)),
-                                 format_func=lambda name: BACKBONES[name].title)
+                                 format_func=lambda name: BACKBONES[name].short_title)
     spec = BACKBONES[backbone]
     sizes = [s for s in SIZES if s >= spec.min_input_size]
     remembered("experiments_size", spec.input_size)

@@ -54,7 +54,7 @@ def network_section(data) -> tuple[str, int]:
     # Compact, for a projector: one line of words beside the choices, so both maps fit 1280×720.
     about, network, size_column = st.columns([3, 2, 1], vertical_alignment="bottom")
     backbone = network.selectbox("Network", pretrained, key="understand_backbone",
-                                 format_func=lambda name: BACKBONES[name].title)
+                                 format_func=lambda name: BACKBONES[name].short_title)
     spec = BACKBONES[backbone]
     sizes = sorted({s for s in SIZES if s >= spec.min_input_size} | {spec.input_size})
     chosen = state.settings()
@@ -270,9 +270,20 @@ def run_map_section(data) -> None:
     if job.map is not None:
         st.markdown(f"As this model sees them, {job.map.separation:.0%} of the pictures are closer to their own "
                     "class's average than to any other.")
+        if head_only(picked):
+            st.caption("Only this model's new head learned: the network before it is unchanged, so it sees "
+                       "your pictures as the pretrained map above does. Let its top blocks learn (Model page, "
+                       "**Which blocks learn?**) and train again to see training move the pictures.")
         st.markdown(f'<p class="tl-legend">{figures.colour_key_html(data.class_names)}</p>', unsafe_allow_html=True)
         draw_map(job.map, job_view(job, data), range(len(data)), "As the trained model sees them",
                  "understand_map_run")
+
+
+def head_only(run) -> bool:
+    """A run trained here whose pretrained network stayed frozen (only the new head learned)."""
+    record = run.record
+    return (record.learning_blocks == 0 and not record.from_scratch
+            and record.weights not in ("teachable-machine", "imported"))
 
 
 def job_view(job, data):

@@ -256,3 +256,6 @@ def test_a_trained_models_map_is_drawn_on_demand(weights_added, trained_run):
     run_map = charts(at)["As the trained model sees them"]
     assert sum(len(trace["x"]) for trace in run_map["data"]) == 90
     assert re.search(r"As this model sees them, \d+% of the pictures are closer to their own class", texts(at))
+    # only its head learned: the map is the pretrained one, and the page says so (and how to move them)
+    assert trained_run.record.learning_blocks == 0
+    assert "Only this model's new head learned" in texts(at)
