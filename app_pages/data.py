@@ -25,7 +25,7 @@ CAMERA_DRAFT = "data_camera_draft"  # a camera set with fewer than two classes y
 INTO_DEMO = "data_camera_into_demo"
 CAMERA_JPEG_QUALITY = 92
 PICTURE_TYPES = sorted(ext.lstrip(".") for ext in PICTURE_EXTENSIONS)
-THUMBNAILS_PER_CLASS = 8
+THUMBNAILS_PER_CLASS = 7  # one row at 100 px in a class box on a 1280-px-wide projector
 THUMBNAIL_WIDTH = 100
 PROBLEMS_SHOWN = 8
 
@@ -63,7 +63,7 @@ def bring_section(data: ImageDataset) -> None:
 # -- what the set holds ------------------------------------------------------------------------------
 def summary_section(data: ImageDataset) -> None:
     report = data.report
-    columns = st.columns([2, 1, 1, 1])
+    columns = st.columns([1.8, 1, 1, 1.2])  # "Skipped files" on one line at 1280 px
     with columns[0]:
         widgets.result_card("Picture set", state.dataset_name(), small=True)
     with columns[1]:

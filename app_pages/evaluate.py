@@ -25,6 +25,8 @@ SEEN_CLICK = "eval_matrix_seen"
 SHOWN_SIZE = 224
 CELL_LIMIT = 12
 MISTAKES = 8
+# File names under the pictures, short enough for one line at 1280 px (5 and 4 pictures a row).
+CELL_NAME, MISTAKE_NAME = 12, 16
 SOURCES = {
     "validation": "Its validation pictures (held back during training)",
     "upload": "New labelled pictures (a zip file)",
@@ -313,7 +315,7 @@ def cell_pictures(checked: Checked, true_name: str, said_name: str) -> None:
         shown = picture(checked.file_of(index))
         if shown is not None:
             items.append((shown, f"**{evaluation.confidence[index]:.0%} sure**",
-                          md(words.short_name(checked.name_of(index), 16))))
+                          md(words.short_name(checked.name_of(index), CELL_NAME))))
     widgets.picture_grid(items, columns=5)
     if len(members) > CELL_LIMIT:
         st.caption(f"… and {len(members) - CELL_LIMIT} more (the surest are shown first).")
@@ -339,7 +341,7 @@ def mistakes_section(run, checked: Checked) -> None:
         if shown is not None:
             text = (f"Really **{md(names[mistake.true])}**  \nIt said **{md(names[mistake.predicted])}**, "
                     f"**{mistake.confidence:.0%} sure**")
-            items.append((shown, text, md(words.short_name(checked.name_of(mistake.index)))))
+            items.append((shown, text, md(words.short_name(checked.name_of(mistake.index), MISTAKE_NAME))))
     widgets.picture_grid(items, columns=4)
     if show_where and any(heat is not None for heat in overlays):
         st.caption("Red: the parts that counted most for the wrong answer.")
