@@ -655,6 +655,20 @@ def test_runs_page_lists_runs_and_picks_the_one_to_test(trained_run, folders):
     assert [t.value for t in at.title] == ["Test your model"]
 
 
+def test_runs_page_never_shows_a_student_the_servers_folder(monkeypatch, folders):
+    """In a classroom the folder's name is the student's space key: not on their (projected) screen."""
+    monkeypatch.setenv("TLCORE_MODE", "classroom")
+    monkeypatch.setenv("TLCORE_TEACHER_CODE", "PLANTS-2024")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run(timeout=60)
+    at.text_input(key="join_name").input("Ana")
+    at.button[0].click().run()  # the join form's button
+    switch(at, "runs").run()
+    assert not at.exception
+    assert not at.code and str(folders["workspace"]) not in texts(at)
+    assert "They are kept on your teacher's computer." in texts(at)
+
+
 def test_model_page_measures_the_chosen_backbones_speed_on_this_computer():
     at = open_page("model")
     at.radio(key="model_backbone").set_value("mobilenet_v2_035").run()
