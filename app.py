@@ -10,6 +10,7 @@ the ``render()`` of a module in app_pages/, built from small section functions.
 import streamlit as st
 
 from studio import navigation, spaces, state, widgets, words
+from tlcore.jobs import ExperimentJob
 
 st.set_page_config(page_title="Transfer Learning Studio", page_icon="🧠", layout="wide")
 widgets.apply_style()
@@ -30,7 +31,9 @@ def sidebar_status() -> None:
     if space is None:
         st.caption("Join the class to start.")
         return
-    if spaces.classroom():
+    if spaces.viewing_as_teacher(space):
+        st.caption(f"Viewing **{words.md(space.name)}**'s space, as the teacher")
+    elif spaces.classroom() and not spaces.is_teacher():
         st.caption(f"Your space: **{words.md(space.name)}** · bookmark this page to come back to it")
     data = state.dataset()
     if data is None:
@@ -39,10 +42,12 @@ def sidebar_status() -> None:
         st.caption(f"Pictures: **{words.md(state.dataset_name())}** · {len(data)} in "
                    f"{len(data.class_names)} classes")
     entry = state.job_entry()
+    experiment = isinstance(state.job(), ExperimentJob)
+    what, where = ("An experiment", "Experiments") if experiment else ("Training", "Train")
     if entry is not None and entry.state == "running":
-        st.caption("Training is running… (see the Train page)")
+        st.caption(f"{what} is running… (see the {where} page)")
     elif entry is not None and entry.state == "queued":
-        st.caption(f"Your training waits in line (number {entry.position}; see the Train page)")
+        st.caption(f"{what} waits in line (number {entry.position}; see the {where} page)")
 
 
 with st.sidebar, st.container(key="sidebar_status"):

@@ -88,7 +88,7 @@ def choices_section(data) -> Choices:
     repeats_value = repeats.number_input("Repeats (different pictures held back)", 1, 10,
                                          key=remembered("experiments_repeats", 3),
                                          help="Each repeat holds back other pictures to check on. 3 or more "
-                                              "give error bars; 1 is quickest but gives none.")
+                                              "give useful error bars; 1 is quickest but gives none.")
     for key in ("experiments_backbone", "experiments_size", "experiments_epochs", "experiments_repeats"):
         st.session_state[f"{key}_kept"] = st.session_state[key]
     st.caption(f"{weights_words(backbone, input_size)} Pictures: **{words.md(state.dataset_name())}** "
@@ -356,6 +356,15 @@ def skipped_note(experiment: dict) -> None:
         st.warning("Stopped early: the rest of the experiment was not trained. What finished is shown.")
 
 
+def interval_words(ci, repeats: int, percent) -> str:
+    """Two repeats give an interval so wide (0% to 100%, often) that it says nothing: say why instead."""
+    if not ci or repeats < 2:
+        return "— (one repeat)"
+    if repeats < 3:
+        return f"— (too wide with {repeats} repeats: use 3 or more)"
+    return f"{percent(ci[0])} to {percent(ci[1])}"
+
+
 def table_rows(rows: list[dict], labels: list[str]) -> list[dict]:
     """One line per choice, in words a class reads: the mean, how much repeats differed, the interval."""
     def percent(value):
@@ -370,7 +379,7 @@ def table_rows(rows: list[dict], labels: list[str]) -> list[dict]:
             "Right answers (mean)": percent(row["val_accuracy_mean"]),
             "Spread (±)": ("—" if row.get("val_accuracy_sd") is None
                            else f"± {100 * row['val_accuracy_sd']:.0f} points"),
-            "95% interval": f"{percent(ci[0])} to {percent(ci[1])}" if ci else "— (one repeat)",
+            "95% interval": interval_words(ci, row["repeats"], percent),
             "Training time": words.duration_text(row["train_seconds_mean"]),
             "Model size": "—" if row.get("model_mb") is None else f"{row['model_mb']:.1f} MB",
             "One picture": "—" if row.get("latency_ms") is None else f"{row['latency_ms']:.0f} ms",

@@ -14,7 +14,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from studio import navigation, spaces, words
+from studio import figures, navigation, spaces, words
 from tlcore.backbones import BACKBONES
 from tlcore.classroom import qr
 from tlcore.classroom.server import JOIN_URL_ENV
@@ -22,7 +22,7 @@ from tlcore.classroom.spaces import SpaceError
 from tlcore.classroom.teacher import clear_class, export_class
 from tlcore.classroom.tls import TRUST_STEPS
 
-STATE_WORDS = {"queued": "waiting in line", "running": "training", "done": "done", "failed": "failed",
+STATE_WORDS = {"queued": "waiting", "running": "training", "done": "done", "failed": "failed",
                "cancelled": "stopped", "interrupted": "interrupted", None: "—"}
 
 
@@ -55,9 +55,9 @@ def code_section() -> None:
 
 def join_section() -> None:
     url = os.environ.get(JOIN_URL_ENV, "")
-    code_column, words_column = st.columns([1, 2], vertical_alignment="center")
+    code_column, words_column = st.columns([1.3, 2], vertical_alignment="center")
     if url:
-        code_column.image(qr.png(url, scale=10), caption="Scan to join", width=260)
+        code_column.image(qr.png(url, scale=10), caption="Scan to join", width=320)
     words_column.markdown(f"## Students open\n### {words.md(url) if url else 'the address in the terminal'}")
     words_column.caption("On the school network. The first time, each device warns that the connection is "
                          "not private: see below.")
@@ -78,7 +78,9 @@ def class_section() -> None:
                      "Best accuracy", min_value=0, max_value=100, format="%.0f%%")})
     ranked = sorted((s for s in students if s.best_accuracy is not None), key=lambda s: s.best_accuracy)
     if ranked:
-        st.plotly_chart(leaderboard_figure(ranked), key="teacher_leaderboard", config={"displayModeBar": False})
+        st.plotly_chart(leaderboard_figure(ranked), key="teacher_leaderboard", config=figures.CHART_CONFIG)
+        st.caption("Guessing alone gets 50 % right with 2 classes, 33 % with 3, 25 % with 4: compare each "
+                   "score with its own chance.")
 
 
 def class_row(summary) -> dict:
@@ -91,13 +93,18 @@ def class_row(summary) -> dict:
 
 
 def leaderboard_figure(ranked: list) -> go.Figure:
-    """Best validation accuracy per space, the best on top, readable from the back of a room."""
+    """Best validation accuracy per space, the best on top, readable from the back of a room. Each
+    name says its classes: guessing gets 50 % right with 2 classes, 33 % with 3."""
+    names = [f"{s.space.name} ({s.classes} classes)" if s.classes else s.space.name for s in ranked]
     figure = go.Figure(go.Bar(
-        x=[100 * s.best_accuracy for s in ranked], y=[s.space.name for s in ranked], orientation="h",
-        text=[f"{100 * s.best_accuracy:.0f}%" for s in ranked], textposition="auto", marker_color="#1f6feb"))
-    figure.update_layout(title="Leaderboard: best validation accuracy", font={"size": 20},
-                         xaxis={"range": [0, 100], "ticksuffix": "%"}, height=120 + 44 * len(ranked),
+        x=[100 * s.best_accuracy for s in ranked], y=names, orientation="h", marker_color="#1f6feb",
+        text=[f"{100 * s.best_accuracy:.0f}%" for s in ranked], textposition="auto",
+        textfont={"size": figures.FONT_SIZE + 4}))
+    figure.update_layout(title={"text": "Leaderboard: best validation accuracy", "font": {"size": figures.FONT_SIZE + 6}},
+                         font={"size": figures.FONT_SIZE}, height=130 + 56 * len(ranked),
                          margin={"l": 10, "r": 10, "t": 60, "b": 30})
+    figure.update_xaxes(range=[0, 100], ticksuffix="%", tickfont={"size": figures.FONT_SIZE})
+    figure.update_yaxes(tickfont={"size": figures.FONT_SIZE + 2})
     return figure
 
 
@@ -139,6 +146,10 @@ def open_section() -> None:
     if test_column.button("Open it on the Test page", key="teacher_open_test", disabled=chosen is None):
         spaces.open_space(chosen)
         navigation.go("test")
+    if chosen is not None and by_id[chosen].kind == "student":
+        with st.expander(f"{by_id[chosen].name} lost their page? Their own link (not for the projector)"):
+            st.caption("Whoever has this link works in this space: give it to its owner only.")
+            st.code(spaces.link_of(by_id[chosen]), language=None)
 
 
 def end_section() -> None:

@@ -36,14 +36,31 @@ def render() -> None:
                        else (state.ensure_dataset(), state.dataset_name()))
     header_section(settings, data, data_name, entry if active else None)
     if active:
-        live_progress()
+        live_progress(entry.state, settings.total_epochs)
     elif isinstance(job, TrainingJob) and job.finished:
         result_section(job)
     else:
         if entry is not None and entry.error:  # ended before it began: cancelled, or the server restarted
             st.warning(entry.error)
+        last_run_section(settings)
+
+
+def last_run_section(settings) -> None:
+    """No training in this server's memory (a restart, or none yet): the space's chosen run, if any."""
+    run = state.default_run(state.all_runs())
+    if run is None:
         st.caption("Press **Start training** to begin. The charts fill in, one point per whole epoch.")
         widgets.show_curves({}, settings.total_epochs, None, key=CURVES_KEY, height=CURVE_HEIGHT)
+        return
+    record = run.record
+    st.caption(f"Your last model ({words.md(words.run_label(run, False))}). Press **Start training** for a new one.")
+    if record.settings is None or not record.epochs_run:  # imported: no curves to show
+        widgets.show_curves({}, settings.total_epochs, None, key=CURVES_KEY, height=CURVE_HEIGHT)
+        return
+    widgets.show_curves({name: list(values) for name, values in record.history.items()},
+                        max(record.settings.total_epochs, record.epochs_run), record.fine_tune_start_epoch,
+                        key=CURVES_KEY, height=CURVE_HEIGHT)
+    result_cards(record, record.timings.get("train_seconds") or 0.0)
 
 
 def experiment_running(entry) -> None:
@@ -139,17 +156,19 @@ def replace_question() -> None:
 
 # -- while it learns --------------------------------------------------------------------------------
 @st.fragment(run_every=1.0)
-def live_progress() -> None:
+def live_progress(drawn_state: str, total_epochs: int) -> None:
+    """Redrawn every second. ``drawn_state``: the job's state when the page (its header and
+    buttons) was drawn; when it changes (the line reached it, it ended) the whole page is redrawn."""
     entry, current = state.job_entry(), state.job()
-    if entry is None or current is None or not entry.active:
-        st.rerun()  # the whole page: Start comes back and the result shows
+    if entry is None or current is None or entry.state != drawn_state:
+        st.rerun()
     if entry.state == "queued":
-        waiting_section(entry)
+        waiting_section(entry, total_epochs)
     else:
         progress_section(current.snapshot())
 
 
-def waiting_section(entry) -> None:
+def waiting_section(entry, total_epochs: int) -> None:
     """Where this training is in the server's line, and when it should start."""
     if spaces.queue().paused:
         st.info(f"Your training is number {entry.position} in line. The teacher has paused trainings: "
@@ -157,7 +176,7 @@ def waiting_section(entry) -> None:
         return
     st.info(f"Your training waits in line: number **{entry.position}**. {line_words(entry)} You can keep "
             "working on the other pages, or close this tab: it will run anyway.")
-    widgets.show_curves({}, 1, None, key=CURVES_KEY, height=CURVE_HEIGHT)
+    widgets.show_curves({}, total_epochs, None, key=CURVES_KEY, height=CURVE_HEIGHT)
 
 
 def line_words(entry) -> str:
@@ -169,7 +188,8 @@ def line_words(entry) -> str:
         before.append(f"{plural(entry.position - 1, 'training')} {'waits' if entry.position == 2 else 'wait'} "
                       "before yours")
     wait = None if entry.estimated_start is None else max(0.0, entry.estimated_start - time.time())
-    when = ("any moment now" if wait is not None and wait < 5 else
+    # A training that runs longer than guessed leaves no wait to count down: say what it waits for.
+    when = ("as soon as the one before it ends" if wait is not None and wait < 5 else
             f"in about {duration_text(wait)} (at {time.strftime('%H:%M', time.localtime(entry.estimated_start))})"
             if wait is not None else "soon")
     return (" and ".join(before) + ". " if before else "") + f"It should start {when}."
@@ -218,7 +238,8 @@ def result_section(finished_job) -> None:
                         height=CURVE_HEIGHT)
     result_cards(record, finished_job.snapshot()["elapsed"])
     navigation.link("test", "Test it on new pictures", icon=":material/image_search:")
-    st.caption(f"Saved in {run.path}")
+    if not spaces.classroom():  # a student's folder name is the key to their space: never on a projector
+        st.caption(f"Saved in {run.path}")
 
 
 def result_cards(record, elapsed: float) -> None:
@@ -236,10 +257,21 @@ def result_cards(record, elapsed: float) -> None:
 def weights_missing(title: str) -> None:
     st.error(f"The ImageNet weights for {title} are not on this computer, and they could not be "
              "downloaded (no internet connection?).")
-    st.markdown("**Two ways out**, both on the Model page:\n"
-                "1. **Add a weights file** for this network (copied from a computer with internet).\n"
-                "2. Choose **None — from scratch** (needs far more pictures and time).")
+    ready = networks_ready_here()
+    st.markdown("**Ways out**, on the Model page:\n"
+                + (f"1. **Choose a network that is ready on this computer:** {words.md(', '.join(ready))}.\n"
+                   if ready else "")
+                + f"{2 if ready else 1}. **Add a weights file** for this network (copied from a computer with internet).\n"
+                f"{3 if ready else 2}. Choose **None — from scratch** (needs far more pictures and time).")
     navigation.link("model", "Go to the Model page", icon=":material/tune:")
+
+
+def networks_ready_here() -> list[str]:
+    """The networks whose pretrained weights this computer has (ImageNet cached, or a file added)."""
+    from tlcore.backbones import BACKBONES
+    from tlcore.understand.features import weights_here
+
+    return [spec.short_title for name, spec in BACKBONES.items() if weights_here(name) is not None]
 
 
 def what_happened(details: str) -> None:

@@ -102,12 +102,16 @@ def sign_in_teacher(code: str) -> bool:
 
 # -- the current space ---------------------------------------------------------------------------
 def current() -> Space | None:
-    """This session's space; None in classroom mode until the student joins (or the teacher signs in)."""
+    """This session's space; None in classroom mode until the student joins (or the teacher signs in).
+
+    A student's space is in the URL (so a refresh brings it back). The teacher's is kept in the
+    session only: the teacher's address bar is on the projector, and a student's key must never be."""
     known = st.session_state.get(SPACE_ID)
     if not classroom():
         space = _solo()
-    elif is_teacher() and not st.query_params.get(SPACE_PARAM) and known in (None, _solo().id):
-        space = _solo()  # the teacher's own space, for a demonstration
+    elif is_teacher():
+        st.query_params.pop(SPACE_PARAM, None)
+        space = _student(known) or _solo()  # the teacher's own space, or the student's they opened
     else:
         space = _student(st.query_params.get(SPACE_PARAM) or known)
     if space is None:
@@ -116,9 +120,23 @@ def current() -> Space | None:
         if known is not None:  # a session that changes space starts from the new one's work
             forget_session_work()
         st.session_state[SPACE_ID] = space.id
-    if classroom() and space.kind != SOLO and st.query_params.get(SPACE_PARAM) != space.id:
+    if classroom() and not is_teacher() and st.query_params.get(SPACE_PARAM) != space.id:
         st.query_params[SPACE_PARAM] = space.id  # page changes clear the URL's parameters
     return space
+
+
+def viewing_as_teacher(space: Space) -> bool:
+    """The teacher looks at a student's space (the sidebar says so)."""
+    return classroom() and is_teacher() and space.kind != SOLO
+
+
+def link_of(space: Space) -> str:
+    """The address that brings a student back to their space (for the teacher to give them)."""
+    import os
+
+    from tlcore.classroom.server import JOIN_URL_ENV
+
+    return f"{os.environ.get(JOIN_URL_ENV, '').rstrip('/')}/?{SPACE_PARAM}={space.id}"
 
 
 def join(name: str) -> Space:
@@ -131,14 +149,11 @@ def join(name: str) -> Space:
 
 
 def open_space(space_id: str) -> Space:
-    """The teacher opens a student's space in this session (its pictures, settings and runs)."""
+    """The teacher opens a student's space in this session (its pictures, settings and runs);
+    kept in the session, never in the URL (see current)."""
     space = store().get(space_id)
     forget_session_work()
     st.session_state[SPACE_ID] = space.id
-    if space.kind == SOLO:
-        st.query_params.pop(SPACE_PARAM, None)
-    else:
-        st.query_params[SPACE_PARAM] = space.id
     return space
 
 

@@ -161,9 +161,23 @@ def settings() -> TrainingSettings:
     if isinstance(chosen, TrainingSettings):
         return chosen
     space = spaces.current()
-    chosen = spaces.store().settings(space.id) if space is not None else TrainingSettings()
+    chosen = spaces.store().settings(space.id, default=first_settings()) if space is not None else first_settings()
     st.session_state[SETTINGS] = chosen
     return chosen
+
+
+def first_settings() -> TrainingSettings:
+    """A new space's settings: the defaults, on a network whose pretrained weights this computer
+    has (offline, a network whose weights cannot download would fail at the first Start)."""
+    from tlcore.backbones import BACKBONES
+    from tlcore.understand.features import weights_here
+
+    default = TrainingSettings()
+    for name in (default.backbone, "mobilenet_v2_035", *BACKBONES):  # the default, then the smallest
+        here = weights_here(name)
+        if here is not None:
+            return default.replace(backbone=name, weights=here)
+    return default  # nothing here yet: the default network downloads its weights (online)
 
 
 def set_settings(chosen: TrainingSettings) -> None:

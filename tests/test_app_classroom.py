@@ -5,6 +5,7 @@ leave the line, a refresh re-attaches, a restart says what was interrupted)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 
 import pytest
@@ -14,7 +15,7 @@ from studio_support import (  # noqa: F401  (fixtures are found by name)
     APP, SMALL_WEIGHTS, TIMEOUT, environment, folders, on_page, open_page, space_job, switch, texts, trained_run,
     wait_until_started,
 )
-from test_app_pages import pets_zip
+from test_app_pages import card_values, pets_zip
 from tlcore.settings import TrainingSettings
 
 CODE = "PLANTS-2024"
@@ -223,3 +224,43 @@ def test_an_experiment_waits_in_the_same_line_and_stop_takes_it_out(folders):
     at.button(key="experiments_stop").click().run()
     assert spaces.queue().status("solo").state == "cancelled"
     assert not at.exception and at.button(key="experiments_preset_which_network").disabled is False
+
+
+def test_the_teacher_opens_a_students_space_without_showing_its_key(classroom):
+    ana = student("Ana")
+    teacher = teacher_page()
+    teacher.selectbox(key="teacher_open_choice").set_value(space_of(ana)).run()
+    teacher.button(key="teacher_open").click().run()
+    assert not teacher.exception
+    assert "space" not in teacher.query_params  # the address bar is on the projector
+    assert "Viewing **Ana**'s space, as the teacher" in texts(teacher)
+    assert teacher.code[0].value == f"https://192.0.2.10:8501/?space={space_of(ana)}"  # to give back, on demand
+    switch(teacher, "data").run()
+    assert "space" not in teacher.query_params and "Viewing **Ana**'s space" in texts(teacher)
+
+
+def test_a_new_space_starts_on_a_network_whose_weights_are_here(folders):
+    import shutil
+
+    from conftest import SHARED_WEIGHTS
+
+    if not SHARED_WEIGHTS.is_file():
+        pytest.skip("needs the real MobileNetV2 0.35 weights in ../shared")
+    library = folders["cache"] / "weights"
+    library.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(SHARED_WEIGHTS, library / "mobilenet_v2_035.weights.h5")
+    try:
+        at = open_page("train")
+        chosen = at.session_state["tl_settings"]
+        assert (chosen.backbone, chosen.weights) == ("mobilenet_v2_035", str(library / "mobilenet_v2_035.weights.h5"))
+    finally:
+        shutil.rmtree(library)
+
+
+def test_after_a_restart_the_train_page_shows_the_last_model(trained_run):
+    at = open_page("train")  # no training in this server's memory: the space's last run instead
+    page = texts(at)
+    assert "Your last model" in page and "Press **Start training** for a new one." in page
+    assert card_values(at)["Best validation accuracy"].endswith("%")
+    for chart in (json.loads(c.proto.spec) for c in at.get("plotly_chart")):
+        assert [list(t["x"]) for t in chart["data"] if t.get("mode") == "lines+markers"] == [[1, 2], [1, 2]]

@@ -18,6 +18,7 @@ from tlcore.classroom.queue import (
     QUEUED,
     RUNNING,
     STOPPED_WHILE_QUEUED,
+    STOPPED_BEFORE_LEARNING,
     STOPPED_WHILE_RUNNING,
     AlreadyQueued,
     QueueError,
@@ -238,6 +239,7 @@ def test_shutdown_stops_the_running_job_and_interrupts_the_line(pool, tmp_path):
     queue.submit("ann", running)
     queue.submit("bob", waiting)
     wait_for(running.started.is_set)
+    running.run = "what it learned, saved"  # a TrainingJob keeps the run it saved here
     queue.shutdown(timeout=5)
     assert running.stopped and not waiting.started.is_set()
     assert (queue.status("ann").state, queue.status("ann").error) == (INTERRUPTED, STOPPED_WHILE_RUNNING)
@@ -247,6 +249,16 @@ def test_shutdown_stops_the_running_job_and_interrupts_the_line(pool, tmp_path):
     reopened = WorkerPool(workers=1, journal=tmp_path / "queue.json")
     assert reopened.status("ann").error == STOPPED_WHILE_RUNNING  # said once, kept after the restart
     reopened.shutdown(timeout=1)
+
+
+def test_shutdown_before_a_whole_epoch_says_nothing_was_saved(pool, tmp_path):
+    queue = pool(journal=tmp_path / "queue.json")
+    running = GatedJob("a")
+    queue.submit("ann", running)
+    wait_for(running.started.is_set)
+    queue.shutdown(timeout=5)  # it saved no run: it had not learned a whole epoch
+    assert (queue.status("ann").state, queue.status("ann").error) == (INTERRUPTED, STOPPED_BEFORE_LEARNING)
+    assert "nothing was saved" in STOPPED_BEFORE_LEARNING
 
 
 def test_a_damaged_journal_starts_an_empty_queue(tmp_path):

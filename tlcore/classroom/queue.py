@@ -58,6 +58,8 @@ INTERRUPTED_BY_RESTART = "Your training was interrupted when the server restarte
 STOPPED_WHILE_QUEUED = "The server was stopped before your training started; start it again."
 STOPPED_WHILE_RUNNING = ("The server was stopped during your training; what it had learned so far is "
                          "saved as a run. Start it again to train it fully.")
+STOPPED_BEFORE_LEARNING = ("The server was stopped during your training, before it had learned a whole epoch: "
+                           "nothing was saved. Start it again.")
 REPLACED = "Replaced by a newer training from the same space."
 
 
@@ -338,7 +340,8 @@ class WorkerPool(TrainingQueue):
 
     def _finished(self, entry: _Entry, error: str | None) -> None:
         if self._closing and entry.error == STOPPED_WHILE_RUNNING:
-            self._end(entry, INTERRUPTED, STOPPED_WHILE_RUNNING, keep_job=True)
+            kept = _kept_something(entry.job)
+            self._end(entry, INTERRUPTED, STOPPED_WHILE_RUNNING if kept else STOPPED_BEFORE_LEARNING, keep_job=True)
         elif entry.cancel_requested:
             self._end(entry, CANCELLED, error, keep_job=True)
         elif error:
@@ -425,6 +428,13 @@ class WorkerPool(TrainingQueue):
             self._entries[entry.ticket.id] = entry
             self._latest[entry.ticket.space_id] = entry.ticket.id
         self._save()
+
+
+def _kept_something(job) -> bool:
+    """Whether a stopped job saved anything: a run (a training) or finished trainings (an experiment)."""
+    if getattr(job, "run", None) is not None:
+        return True
+    return bool(getattr(getattr(job, "experiment", None), "rows_", None))
 
 
 def open_queue(workspace=None, workers: int | None = None) -> WorkerPool:
