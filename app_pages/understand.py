@@ -177,6 +177,9 @@ def picked_section(job, data) -> None:
 
 
 # -- labels that look wrong -------------------------------------------------------------------------------
+HONEST_CHECK = 0.9  # below this score, the list holds more hard pictures than wrong labels
+
+
 def suspects_section(job, data) -> None:
     st.header("Pictures whose label looks wrong")
     if job.suspects is None:
@@ -192,6 +195,10 @@ def suspects_section(job, data) -> None:
     st.markdown(f"A small classifier that never saw the picture puts **{words.plural(len(job.suspects), 'picture')}** "
                 f"of {len(data)} in another class than its own; **{len(job.off_topic)}** look unlike every other "
                 "picture. Most likely mistakes first: move each to the class it looks like, remove it, or leave it.")
+    right = 1 - len(job.suspects) / max(len(data), 1)  # the check's own out-of-fold score
+    if right < HONEST_CHECK:
+        st.warning(f"The check itself gets only {right:.0%} of these pictures right, so most of the list are hard "
+                   "pictures, not wrong labels: look at each one before you move or remove it.")
     for rank, suspect in enumerate(job.suspects[:SUSPECTS_SHOWN]):
         suspect_row(f"understand_suspect_{rank}", job.names[suspect.index], suspect, data,
                     f"is in **{words.md(suspect.given)}** but looks like **{words.md(suspect.looks_like)}** "
