@@ -41,6 +41,7 @@ def render() -> None:
         st.warning(state.keep_problem())
     summary_section(data)
     findings_section(data.report)
+    label_check_section(data)
     classes_section(data)
     navigation.link("model", "Next: choose the network")
 
@@ -72,6 +73,20 @@ def summary_section(data: ImageDataset) -> None:
         widgets.result_card("Classes", f"{len(data.class_names)}")
     with columns[3]:
         widgets.result_card("Skipped files", f"{len(report.skipped)}", tone="warn" if report.skipped else "")
+
+
+def label_check_section(data: ImageDataset) -> None:
+    """What the Understand page's label check found in this very set, if it has run on it."""
+    from app_pages.understand import MAPS
+
+    job = st.session_state.get(MAPS)
+    if job is None or "suspects" not in job.ready or tuple(data.file_hashes) != job.hashes:
+        return
+    found = len(job.suspects or []) + len(job.off_topic or [])
+    if found:
+        st.info(f"The label check found **{plural(found, 'picture')}** worth a second look (in another class than "
+                "its own to a check that never saw it, or unlike all the others).")
+        navigation.link("understand", "See them on the Understand page", icon=":material/scatter_plot:")
 
 
 def findings_section(report) -> None:

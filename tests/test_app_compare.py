@@ -228,6 +228,9 @@ def test_the_mislabelled_picture_tops_the_list_and_one_click_moves_it(weights_ad
     assert {"Pretrained weights", "Random weights"} <= set(charts(at))
     first = next(line for line in page.splitlines() if " is in **" in line)  # the most likely mistake
     assert first.startswith(f"**{wrong}** is in **drawings** but looks like **photos**"), first
+    switch(at, "data").run()  # the picture set's report counts them too
+    assert re.search(r"The label check found \*\*\d+ pictures?\*\* worth a second look", texts(at)), texts(at)
+    switch(at, "understand").run()
 
     at.button(key="understand_suspect_0_move").click().run()
     assert not at.exception
