@@ -262,5 +262,11 @@ def test_after_a_restart_the_train_page_shows_the_last_model(trained_run):
     page = texts(at)
     assert "Your last model" in page and "Press **Start training** for a new one." in page
     assert card_values(at)["Best validation accuracy"].endswith("%")
+    from tlcore.runs import list_runs  # other tests may leave a newer run: expect the shown one's epochs
+    runs = list_runs(trained_run.path.parent)
+    chosen = at.session_state["tl_selected_run"] if "tl_selected_run" in at.session_state else None
+    shown = next((run for run in runs if str(run.path) == chosen), runs[0])
+    epochs = shown.record.epochs_run
+    assert epochs >= 2
     for chart in (json.loads(c.proto.spec) for c in at.get("plotly_chart")):
-        assert [list(t["x"]) for t in chart["data"] if t.get("mode") == "lines+markers"] == [[1, 2], [1, 2]]
+        assert [list(t["x"]) for t in chart["data"] if t.get("mode") == "lines+markers"] == [list(range(1, epochs + 1))] * 2

@@ -33,7 +33,7 @@ from .tls import TRUST_STEPS, ensure_certificate
 MODE_ENV, CODE_ENV, WORKERS_ENV, JOIN_URL_ENV = "TLCORE_MODE", "TLCORE_TEACHER_CODE", "TLCORE_WORKERS", "TLCORE_JOIN_URL"
 CLASSROOM, SOLO = "classroom", "solo"
 APP = Path(__file__).resolve().parents[2] / "app.py"  # the Studio, beside the tlcore package
-_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I/L to misread from a projector
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I/L to misread from a projector
 _CODE = re.compile(r"[A-Za-z0-9-]{6,64}")
 
 
