@@ -82,3 +82,21 @@ def demo_run(tmp_path_factory, demo_dataset_96, mobilenet_035_weights):
                                 epochs=4, batch_size=16)
     trainer = Trainer(settings, cache_dir=folder / "cache").fit(demo_dataset_96)
     return trainer, save_run(trainer, demo_dataset_96, folder / "run", dataset_name="Shapes (built-in demo)")
+
+
+# -- running in parallel (pytest-xdist; `-n auto` in pyproject.toml) ------------------------------
+def pytest_xdist_auto_num_workers(config) -> int:
+    """One worker per core, at most 4: most tests wait on Python, a subprocess or a browser more
+    than on TensorFlow's threads (2 workers halve the suite's time on 2 cores), and each worker
+    holds its own TensorFlow, pictures and trained fixtures in memory."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """With `--dist loadgroup`, each file stays on one worker, in order (its module fixtures are
+    built once), and the browser journeys run one after another (two at once would only slow each
+    other down): one group per file, one for every end-to-end file."""
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        group = "e2e" if item.get_closest_marker("e2e") else module
+        item.add_marker(pytest.mark.xdist_group(group))
