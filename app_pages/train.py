@@ -20,6 +20,9 @@ from tlcore.classroom.queue import AlreadyQueued, QueueError
 from tlcore.jobs import ExperimentJob, TrainingJob
 
 CURVE_HEIGHT = 300  # px: both curves and the controls above them fit a 720-px-high screen
+# A place in line changes slowly; curves change every batch. Thirty students waiting each redrew
+# every second in the load test, and their reruns slowed the one training that ran (see docs/scaling.md).
+WAITING_EVERY, TRAINING_EVERY = 3.0, 1.0
 CURVES_KEY = "train_curves"
 REPLACE_ASKED, REPLACE_WHY = "train_replace_asked", "train_replace_why"
 
@@ -155,20 +158,37 @@ def replace_question() -> None:
 
 
 # -- while it learns --------------------------------------------------------------------------------
-@st.fragment(run_every=1.0)
 def live_progress(drawn_state: str, total_epochs: int) -> None:
-    """Redrawn every second. ``drawn_state``: the job's state when the page (its header and
-    buttons) was drawn; when it changes (the line reached it, it ended) the whole page is redrawn."""
+    """``drawn_state``: the job's state when the page (its header and buttons) was drawn; when it
+    changes (the line reached it, it ended) the whole page is redrawn."""
+    if drawn_state == "queued":
+        place_in_line(drawn_state)
+        widgets.show_curves({}, total_epochs, None, key=CURVES_KEY, height=CURVE_HEIGHT)  # once, empty
+    else:
+        training_progress(drawn_state)
+
+
+def current_entry(drawn_state: str):
+    """The job's entry and the job, or a whole-page rerun when its state is not the drawn one."""
     entry, current = state.job_entry(), state.job()
     if entry is None or current is None or entry.state != drawn_state:
         st.rerun()
-    if entry.state == "queued":
-        waiting_section(entry, total_epochs)
-    else:
-        progress_section(current.snapshot())
+    return entry, current
 
 
-def waiting_section(entry, total_epochs: int) -> None:
+@st.fragment(run_every=WAITING_EVERY)
+def place_in_line(drawn_state: str) -> None:
+    entry, _ = current_entry(drawn_state)
+    waiting_section(entry)
+
+
+@st.fragment(run_every=TRAINING_EVERY)
+def training_progress(drawn_state: str) -> None:
+    _, current = current_entry(drawn_state)
+    progress_section(current.snapshot())
+
+
+def waiting_section(entry) -> None:
     """Where this training is in the server's line, and when it should start."""
     if spaces.queue().paused:
         st.info(f"Your training is number {entry.position} in line. The teacher has paused trainings: "
@@ -176,7 +196,6 @@ def waiting_section(entry, total_epochs: int) -> None:
         return
     st.info(f"Your training waits in line: number **{entry.position}**. {line_words(entry)} You can keep "
             "working on the other pages, or close this tab: it will run anyway.")
-    widgets.show_curves({}, total_epochs, None, key=CURVES_KEY, height=CURVE_HEIGHT)
 
 
 def line_words(entry) -> str:
