@@ -1092,8 +1092,9 @@ def outcome_rows(result: dict, queue: dict, clicks: dict, sessions: int, chromiu
         {"measure": "while waiting for one's own training", "value": spread(waiting) if waiting else "on Train",
          "notes": (f"{len(waiting)} clicks on Learn / Runs by students whose training waits or runs (they read "
                    "the sidebar's line)") if waiting else
-                  ("students watch the Train page while their training waits and runs (its progress redraws "
-                   f"every second: {record.fragment_reruns} fragment reruns from the light clients alone)")},
+                  ("students watch the Train page while their training waits and runs (their place in line "
+                   "redraws every 3 s, the progress every second: "
+                   f"{record.fragment_reruns} fragment reruns from the light clients alone)")},
     ]
 
 
@@ -1177,7 +1178,7 @@ def machine_words(record: Record) -> str:
 
 
 CHROMIUM_WHY = ("why not all in Chromium: on this 2-core machine the pages' own rendering (each Chromium "
-                "page runs the Streamlit frontend, and the Train page redraws its chart every second) takes "
+                "page runs the Streamlit frontend, and the Train page redraws its progress every second) takes "
                 "the cores the server needs, so page times would measure the clients; see docs/scaling.md")
 
 
