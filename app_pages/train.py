@@ -3,7 +3,7 @@
 The job lives in the server's training queue (one line for every session, a worker thread
 runs it), not in the page: clicking around, a refresh or a closed tab never stops it, and the
 page finds it again by the space. Progress is read from job.snapshot() by a fragment that
-redraws every second. Laid out for a projector: at 1280×720 the header, Start/Stop, the
+redraws every second (a place in line, every 3 s). Laid out for a projector: at 1280×720 the header, Start/Stop, the
 progress and both curves fit one screen.
 """
 
