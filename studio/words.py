@@ -130,6 +130,10 @@ def progress_line(snapshot: dict) -> tuple[float, str]:
         done, whole = int(snapshot.get("extracted") or 0), int(snapshot.get("extract_total") or 0)
         if not whole:
             return 0.0, phase_words
+        copies = int(snapshot.get("extract_copies") or 0)
+        if copies:  # augmented views: say so, or "236 pictures" reads as more pictures than the set has
+            return min(done / whole, 1.0), (f"Looking at {copies} changed copies of each picture once… "
+                                            f"{done:,} of {plural(whole, 'copy', 'copies')}")
         return min(done / whole, 1.0), f"{phase_words} {done:,} of {plural(whole, 'picture')}"
     if phase in LEARNING_PHASES:
         epoch, steps = int(snapshot.get("epoch") or 0), int(snapshot.get("steps_per_epoch") or 0)

@@ -687,6 +687,9 @@ def test_progress_words_follow_the_training_snapshot():
     looking = "Looking at each picture once with the frozen network…"
     assert progress_line({**base, "phase": "extracting"}) == (0.0, f"{looking} 0 of 78 pictures")
     assert progress_line({**base, "phase": "extracting", "extracted": 39})[0] == 0.5
+    # augmented views: 4 changed copies of 59 pictures are 236 copies, not 236 pictures
+    views = progress_line({**base, "phase": "extracting", "extracted": 177, "extract_total": 236, "extract_copies": 4})
+    assert views == (0.75, "Looking at 4 changed copies of each picture once… 177 of 236 copies")
     head = progress_line({**base, "phase": "head", "epoch": 6, "step": 7})
     assert head == (pytest.approx(0.67), "Training the new head… Epoch 7 of 10 · step 7 of 10")
     # the epoch ended (history has 7 whole epochs), the next has not begun: the step stays at 10

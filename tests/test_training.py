@@ -204,13 +204,13 @@ def test_augmentation_with_cached_views_keeps_the_fast_path(small_flowers, share
 
     class Watch(TrainingCallback):
         def on_phase_begin(self, phase, info):
-            events.append((phase, info.pictures))
+            events.append((phase, info.pictures, info.copies))
 
     first = trainer(shared_weights, tmp_path, epochs=3, augment=["flip", "zoom"], augment_views=3,
                     callbacks=[Watch()]).fit(small_flowers)
     assert first.fast_path_used_ and first.augmented_views_ == 3 and not first.feature_cache_hit_
     n = len(small_flowers)
-    assert [e for e in events if e[0] == "extracting"] == [("extracting", n), ("extracting", 3 * n)]
+    assert [e for e in events if e[0] == "extracting"] == [("extracting", n, 0), ("extracting", 3 * n, 3)]
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 4  # the pictures, then 3 views
     # The kept model is one end-to-end model: its answers equal the ones computed from features.
     from tlcore.training.trainer import predict_pictures

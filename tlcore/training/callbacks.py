@@ -33,6 +33,7 @@ class PhaseInfo:
     epochs: int = 0  # epochs in this phase
     steps_per_epoch: int = 0
     pictures: int = 0  # pictures to extract (extracting)
+    copies: int = 0  # changed copies of each picture among them (augmented views), else 0
 
 
 class TrainingCallback(keras.callbacks.Callback):

@@ -150,7 +150,7 @@ class ProgressCallback(TrainingCallback):
             return {
                 "phase": self.phase, "final": self.phase in FINAL_PHASES, "epoch": epochs_done,
                 "total_epochs": total, "step": self.step, "steps_per_epoch": steps,
-                "extracted": self.extracted, "extract_total": self.info.pictures,
+                "extracted": self.extracted, "extract_total": self.info.pictures, "extract_copies": self.info.copies,
                 "fine_tune_start_epoch": self.fine_tune_start_epoch,
                 "elapsed": elapsed, "remaining": remaining,
                 "download": self.download if self.phase == "building" else None,

@@ -192,7 +192,8 @@ class Trainer:
         self.pooled_features_ = features if features.ndim == 2 else None
         if self.augmented_views_:
             notify_phase(callbacks, EXTRACTING, PhaseInfo(self.settings.total_epochs,
-                                                          pictures=len(self._pixels) * self.augmented_views_))
+                                                          pictures=len(self._pixels) * self.augmented_views_,
+                                                          copies=self.augmented_views_))
             self._views = augmented_outputs(transfer, self._pixels, self.settings.augment, self.augmented_views_,
                                             cache, progress)
         self.timings_["extract_seconds"] = time.perf_counter() - started
