@@ -3,8 +3,8 @@
 The job lives in the server's training queue (one line for every session, a worker thread
 runs it), not in the page: clicking around, a refresh or a closed tab never stops it, and the
 page finds it again by the space. Progress is read from job.snapshot() by a fragment that
-redraws every second (a place in line, every 3 s). Laid out for a projector: at 1280×720 the header, Start/Stop, the
-progress and both curves fit one screen.
+redraws every second (a place in line, every 3 s). Laid out for a projector: at 1280×720 the
+header, Start/Stop, the progress and both curves fit one screen.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import streamlit as st
 
 from studio import navigation, spaces, state, widgets, words
 from studio.words import duration_text, percent_text, plural
-from tlcore.backbones import WeightsUnavailableError, weights_label
+from tlcore.backbones import BACKBONES, WeightsUnavailableError, weights_label
 from tlcore.classroom.queue import AlreadyQueued, QueueError
 from tlcore.jobs import ExperimentJob, TrainingJob
 
@@ -276,21 +276,13 @@ def result_cards(record, elapsed: float) -> None:
 def weights_missing(title: str) -> None:
     st.error(f"The ImageNet weights for {title} are not on this computer, and they could not be "
              "downloaded (no internet connection?).")
-    ready = networks_ready_here()
+    ready = [BACKBONES[name].short_title for name in state.networks_with_weights()]
     st.markdown("**Ways out**, on the Model page:\n"
                 + (f"1. **Choose a network that is ready on this computer:** {words.md(', '.join(ready))}.\n"
                    if ready else "")
                 + f"{2 if ready else 1}. **Add a weights file** for this network (copied from a computer with internet).\n"
                 f"{3 if ready else 2}. Choose **None — from scratch** (needs far more pictures and time).")
     navigation.link("model", "Go to the Model page", icon=":material/tune:")
-
-
-def networks_ready_here() -> list[str]:
-    """The networks whose pretrained weights this computer has (ImageNet cached, or a file added)."""
-    from tlcore.backbones import BACKBONES
-    from tlcore.understand.features import weights_here
-
-    return [spec.short_title for name, spec in BACKBONES.items() if weights_here(name) is not None]
 
 
 def what_happened(details: str) -> None:

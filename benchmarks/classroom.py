@@ -63,6 +63,7 @@ for folder in (ROOT, ROOT / "tests", Path(__file__).resolve().parent):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+from appserver import free_port  # noqa: E402  (tests/appserver.py)
 from common import FLOWERS, SHARED_WEIGHTS, table  # noqa: E402
 
 CODE = "LOADTEST-2024"
@@ -210,15 +211,20 @@ def child_pid(parent: int) -> int | None:
     return None
 
 
-def proc_status_mb(pid: int, key: str) -> float | None:
-    """VmRSS or VmHWM of a process, in MB (None once it has gone)."""
+def proc_field_mb(path: str, key: str) -> float | None:
+    """A "Key: N kB" line of a /proc file, in MB (None when the file or process has gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        for line in Path(path).read_text().splitlines():
             if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
+
+
+def proc_status_mb(pid: int, key: str) -> float | None:
+    """VmRSS or VmHWM of a process, in MB."""
+    return proc_field_mb(f"/proc/{pid}/status", key)
 
 
 def proc_cpu_seconds(pid: int) -> float | None:
@@ -234,24 +240,6 @@ def machine_cpu_seconds() -> float:
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_meminfo_mb(key: str) -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- what is recorded ----------------------------------------------------------------------------
@@ -319,7 +307,7 @@ async def watch(lesson: Lesson) -> None:
         if rss is not None:
             record.memory_samples.append((time.time(), rss))
         record.load.append(os.getloadavg()[0])
-        available = proc_meminfo_mb("MemAvailable")
+        available = proc_field_mb("/proc/meminfo", "MemAvailable")
         if available is not None:
             record.available_mb.append(available)
         try:
@@ -961,12 +949,9 @@ def log_errors(text: str) -> list[str]:
 
 
 def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+    import numpy as np
+
+    return float(np.percentile(values, 100 * q)) if values else None  # linear, between the two nearest
 
 
 def seconds_text(value: float | None) -> str:

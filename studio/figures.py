@@ -124,11 +124,15 @@ def overlay_figure(series: Iterable[tuple[str, Sequence[float]]], metric: str, l
 def series_key_html(labels: Sequence[str]) -> str:
     """The key to ``overlay_figure``'s lines as HTML, one label a line, each in its line's colour
     (and "dashed" where colours come round again)."""
+    return "<br>".join(_key_item(palette_colour(index), "━", str(label))
+                       + (" (dashed)" if palette_dash(index) != "solid" else "") for index, label in enumerate(labels))
+
+
+def _key_item(colour: str, mark: str, label: str) -> str:
+    """One entry of a key drawn as HTML beside a chart: a coloured mark, then the label."""
     import html
 
-    return "<br>".join(
-        f'<span style="color:{palette_colour(index)}; font-size:1.4rem">━</span> {html.escape(str(label))}'
-        + (" (dashed)" if palette_dash(index) != "solid" else "") for index, label in enumerate(labels))
+    return f'<span style="color:{colour}; font-size:1.4rem">{mark}</span> {html.escape(label)}'
 
 
 def blocks_figure(statuses: Sequence, head_params: int, n_classes: int, title: str) -> go.Figure:
@@ -173,8 +177,7 @@ BLOCK_KEY = (("Frozen", FROZEN_COLOUR), ("Learning", LEARNING_COLOUR), ("New hea
 
 def blocks_key_html() -> str:
     """The key to ``blocks_figure``'s colours, on one line."""
-    return " &nbsp;&nbsp; ".join(f'<span style="color:{colour}; font-size:1.4rem">■</span> {label}'
-                                 for label, colour in BLOCK_KEY)
+    return " &nbsp;&nbsp; ".join(_key_item(colour, "■", label) for label, colour in BLOCK_KEY)
 
 
 def transfer_diagram(class_names: Sequence[str] | None = None) -> str:

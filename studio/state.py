@@ -166,17 +166,21 @@ def settings() -> TrainingSettings:
     return chosen
 
 
-def first_settings() -> TrainingSettings:
-    """A new space's settings: the defaults, on a network whose pretrained weights this computer
-    has (offline, a network whose weights cannot download would fail at the first Start)."""
+def networks_with_weights() -> dict[str, str]:
+    """Network name -> its pretrained weights on this computer ("imagenet" cached, or a file added)."""
     from tlcore.backbones import BACKBONES
     from tlcore.understand.features import weights_here
 
-    default = TrainingSettings()
-    for name in (default.backbone, "mobilenet_v2_035", *BACKBONES):  # the default, then the smallest
-        here = weights_here(name)
-        if here is not None:
-            return default.replace(backbone=name, weights=here)
+    return {name: here for name in BACKBONES if (here := weights_here(name)) is not None}
+
+
+def first_settings() -> TrainingSettings:
+    """A new space's settings: the defaults, on a network whose pretrained weights this computer
+    has (offline, a network whose weights cannot download would fail at the first Start)."""
+    default, ready = TrainingSettings(), networks_with_weights()
+    for name in (default.backbone, "mobilenet_v2_035", *ready):  # the default, then the smallest
+        if name in ready:
+            return default.replace(backbone=name, weights=ready[name])
     return default  # nothing here yet: the default network downloads its weights (online)
 
 

@@ -55,6 +55,10 @@ class GatedJob:
     def snapshot(self) -> dict:
         return {"name": self.name, "running": self.started.is_set() and not self._gate.is_set()}
 
+    @property
+    def kept_something(self) -> bool:
+        return getattr(self, "run", None) is not None  # a test sets ``run`` as a TrainingJob would
+
 
 def wait_for(condition, timeout: float = 10):
     deadline = time.monotonic() + timeout

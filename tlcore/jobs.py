@@ -109,6 +109,11 @@ class TrainingJob:
         return self._done.is_set()
 
     @property
+    def kept_something(self) -> bool:
+        """A run was saved (the queue's job protocol)."""
+        return self.run is not None
+
+    @property
     def learned_something(self) -> bool:
         return bool(getattr(self.trainer, "history_", None) and self.trainer.history_.get("loss"))
 
@@ -204,6 +209,11 @@ class ExperimentJob:
     @property
     def running(self) -> bool:
         return self._started.is_set() and not self._done.is_set()
+
+    @property
+    def kept_something(self) -> bool:
+        """Some of its trainings finished and were saved (the queue's job protocol)."""
+        return bool(self.experiment.rows_)
 
     @property
     def finished(self) -> bool:

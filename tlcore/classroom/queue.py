@@ -12,6 +12,8 @@ The job protocol (what the queue needs of a job; ``tlcore.jobs.TrainingJob`` has
     stop()              ask a running job to end soon; what it learned is kept and saved.
     snapshot() -> dict  progress and history so far, safe to call from any thread.
     error               (optional attribute) None, or what went wrong, in plain words.
+    kept_something      (optional attribute) whether a stopped job saved anything (a run, or
+                        finished trainings of an experiment); what a shutdown tells its space.
 
 Pictures while waiting: a queued job holds its space's ``ImageDataset``, whose pixels are the
 space's read-only memory-mapped file (``SpaceStore.load_pictures``): a waiting job keeps
@@ -340,7 +342,7 @@ class WorkerPool(TrainingQueue):
 
     def _finished(self, entry: _Entry, error: str | None) -> None:
         if self._closing and entry.error == STOPPED_WHILE_RUNNING:
-            kept = _kept_something(entry.job)
+            kept = getattr(entry.job, "kept_something", False)
             self._end(entry, INTERRUPTED, STOPPED_WHILE_RUNNING if kept else STOPPED_BEFORE_LEARNING, keep_job=True)
         elif entry.cancel_requested:
             self._end(entry, CANCELLED, error, keep_job=True)
@@ -428,13 +430,6 @@ class WorkerPool(TrainingQueue):
             self._entries[entry.ticket.id] = entry
             self._latest[entry.ticket.space_id] = entry.ticket.id
         self._save()
-
-
-def _kept_something(job) -> bool:
-    """Whether a stopped job saved anything: a run (a training) or finished trainings (an experiment)."""
-    if getattr(job, "run", None) is not None:
-        return True
-    return bool(getattr(getattr(job, "experiment", None), "rows_", None))
 
 
 def open_queue(workspace=None, workers: int | None = None) -> WorkerPool:
