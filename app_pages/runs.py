@@ -6,23 +6,25 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import figures, navigation, spaces, state, widgets, words
+from studio.i18n import _, _n, listed, tr
 from tlcore.experiments import list_experiments
+from tlcore.i18n import N_
 
 
 def render() -> None:
-    st.title("Your trained models")
+    st.title(_("Your trained models"))
     if spaces.classroom():  # a student's folder is the server's, and its name opens their space: not shown
-        st.markdown("Every training is saved as it ends, so a refresh or a restart loses no trained model. "
-                    "They are kept on your teacher's computer.")
+        st.markdown(_("Every training is saved as it ends, so a refresh or a restart loses no trained model. "
+                      "They are kept on your teacher's computer."))
     else:
-        st.markdown("Every training is saved as it ends, so a refresh or a restart loses no trained model. "
-                    "Models are kept in this folder:")
+        st.markdown(_("Every training is saved as it ends, so a refresh or a restart loses no trained model. "
+                      "Models are kept in this folder:"))
         st.code(str(state.workspace()), language=None)
     runs = state.all_runs()
     experiments = list_experiments(state.workspace())
     if not runs:
-        st.info("No trained model yet. Train one on the Train page; it will appear here.")
-        navigation.link("train", "Go to Train", icon=":material/model_training:")
+        st.info(_("No trained model yet. Train one on the Train page; it will appear here."))
+        navigation.link("train", _("Go to Train"), icon=":material/model_training:")
         return
     mine = set(state.session_runs())
     table_section(runs, mine, {e.get("id"): e for e in experiments})
@@ -32,15 +34,32 @@ def render() -> None:
 
 
 # -- the table ----------------------------------------------------------------------------------------
+ACCURACY, LIKELY = "Accuracy", "Likely"
+# The table's columns: the rows' keys stay these codes, the headers are shown with _(...)
+COLUMNS = {"Trained": N_("Trained"), "Network": N_("Network"), "Weights": N_("Weights"), ACCURACY: N_("Accuracy"),
+           LIKELY: N_("Likely"), "Blocks": N_("Blocks"), "Epochs": N_("Epochs"), "Time": N_("Time"),
+           "Ended": N_("Ended"), "Picture set": N_("Picture set"), "Pictures": N_("Pictures"), "Notes": N_("Notes"),
+           "Experiment": N_("Experiment")}
+
+
 def table_section(runs: list, mine: set[str], experiments: dict) -> None:
-    """What tells runs apart comes first (a projector shows the first columns without scrolling);
-    every column is as wide as its words, so nothing ("stopped early") is cut off."""
+    """What tells runs apart comes first, and at 1280 px (a projector) everything up to the
+    training time shows without scrolling: the picture set, notes and the experiment come last.
+    Every column is as wide as its words, so nothing ("stopped early") is cut off. An accuracy
+    says its pictures, as on every page ("62% (24 pictures)", likely "43–79%")."""
+    rows = [table_row(run, str(run.path) in mine, experiments) for run in runs]
+    if not any(row["Experiment"] for row in rows):  # an empty column pushes the others off a projector
+        for row in rows:
+            del row["Experiment"]
     st.dataframe(
-        [table_row(run, str(run.path) in mine, experiments) for run in runs], hide_index=True, key="runs_table",
-        column_config={
-            "Validation accuracy": st.column_config.ProgressColumn(
-                "Validation accuracy", min_value=0, max_value=100, format="%.0f%%", width="small"),
-            # Other columns take the width of what they hold: no cell is cut off.
+        rows, hide_index=True, key="runs_table",
+        column_config={  # words, not bars: "62% (24 pictures)" fits where a bar and its count did not
+            **{code: _(label) for code, label in COLUMNS.items()},
+            ACCURACY: st.column_config.TextColumn(_(COLUMNS[ACCURACY]), help=_(
+                "Right answers on its validation pictures (held back: it never learned from them)")),
+            LIKELY: st.column_config.TextColumn(_(COLUMNS[LIKELY]), help=_(
+                "Where its accuracy on new pictures likely lies (95 % sure): few validation pictures, a wide range")),
+            "Blocks": st.column_config.NumberColumn(_(COLUMNS["Blocks"]), help=_("Blocks of the network that learned")),
         },
     )
 
@@ -48,21 +67,25 @@ def table_section(runs: list, mine: set[str], experiments: dict) -> None:
 def table_row(run, mine: bool, experiments: dict) -> dict:
     record = run.record
     augment = list(record.settings.augment) if record.settings is not None else []
-    notes = (["this session"] if mine else []) + ([f"changed pictures ({', '.join(augment)})"] if augment else [])
+    notes = ([_("this session")] if mine else []) + (
+        [_("changed pictures ({changes})", changes=listed(augment))] if augment else [])
+    notes += [_("validation near-copies of training pictures")] if words.near_copies_words(record) else []
     notes += [note for note in record.notes if len(note) <= 60]  # short facts only; long ones are on Train
     return {
         "Trained": record.created.replace("T", " ")[5:16],  # "12-05 10:42": a lesson's runs share a year
-        "Picture set": record.dataset.short_name,
         "Network": record.short_title,
-        "Weights": record.short_weights,
-        "Validation accuracy": None if record.val_accuracy is None else round(100 * record.val_accuracy, 1),
-        "Ended": record.outcome,
-        "Experiment": experiment_name(record.experiment, experiments),
-        "Notes": ", ".join(notes),
-        "Pictures": record.dataset.pictures or (record.train_pictures + record.val_pictures) or None,
-        "Blocks that learn": record.learning_blocks,
+        "Weights": tr(record.short_weights),
+        ACCURACY: tr(words.accuracy_text(record.val_accuracy, record.val_pictures, short=True)).replace(" right", "")
+        if record.val_accuracy is not None else "—",
+        LIKELY: tr(words.range_text(record.val_accuracy, record.val_pictures)) or "—",
+        "Blocks": record.learning_blocks,
         "Epochs": epochs_words(record),
         "Time": words.duration_text(record.timings.get("train_seconds")),
+        "Ended": tr(record.outcome),
+        "Picture set": record.dataset.short_name,
+        "Pictures": record.dataset.pictures or (record.train_pictures + record.val_pictures) or None,
+        "Notes": listed(tr(note) for note in notes),
+        "Experiment": experiment_name(record.experiment, experiments),
     }
 
 
@@ -70,7 +93,7 @@ def epochs_words(record) -> str:
     """"5", "8 + 3", or "2 of 5" for a run stopped before its planned epochs."""
     planned = words.epochs_text(record.settings).replace(words.NBSP, " ")
     if record.stopped and record.settings is not None and record.epochs_run < record.settings.total_epochs:
-        return f"{record.epochs_run} of {record.settings.total_epochs}"
+        return _("{done} of {planned}", done=record.epochs_run, planned=record.settings.total_epochs)
     return planned
 
 
@@ -80,7 +103,8 @@ def experiment_name(experiment_id: str | None, experiments: dict) -> str:
     saved = experiments.get(experiment_id)
     if saved is None:
         return experiment_id
-    return f"{saved['plan'].get('name', 'Experiment')} ({saved.get('created', '')[5:16].replace('T', ' ')})"
+    return _("{name} ({when})", name=saved["plan"].get("name") or _("Experiment"),
+             when=saved.get("created", "")[5:16].replace("T", " "))
 
 
 # -- curves side by side --------------------------------------------------------------------------------
@@ -90,9 +114,14 @@ def legend_labels(runs: list) -> dict[str, str]:
     def label(run, seconds: bool) -> str:
         record = run.record
         when = record.created.replace("T", " ")[5:19 if seconds else 16]
-        learning = f" · {words.plural(record.learning_blocks, 'block')} learned" if (
-            record.learning_blocks and not record.from_scratch) else ""
-        return f"{when} · {record.short_title} · {record.short_weights}{learning} · {record.dataset.short_name}"
+        values = dict(when=when, network=record.short_title, weights=tr(record.short_weights),
+                      pictures=record.dataset.short_name)
+        if record.learning_blocks and not record.from_scratch:
+            # i18n: a trained model's label in a chart's key: when · network · weights · blocks · picture set
+            return _n("{when} · {network} · {weights} · {count} block learned · {pictures}",
+                      "{when} · {network} · {weights} · {count} blocks learned · {pictures}",
+                      record.learning_blocks, **values)
+        return _("{when} · {network} · {weights} · {pictures}", **values)
 
     labels = {str(run.path): label(run, False) for run in runs}
     clashing = {text for text in labels.values() if list(labels.values()).count(text) > 1}
@@ -108,49 +137,71 @@ def legend_labels(runs: list) -> dict[str, str]:
 
 
 def compare_section(runs: list, mine: set[str]) -> None:
-    st.header("Compare learning curves")
+    st.header(_("Compare learning curves"))
     by_path = {str(run.path): run for run in runs}
     if "runs_compare" not in st.session_state:
         st.session_state["runs_compare"] = list(by_path)[:3]
     st.session_state["runs_compare"] = [p for p in st.session_state["runs_compare"] if p in by_path]
-    compared = st.multiselect("Models to compare", list(by_path), key="runs_compare",
-                              format_func=lambda p: words.run_label(by_path[p], p in mine))
+    compared = st.multiselect(_("Models to compare"), list(by_path), key="runs_compare",
+                              format_func={p: tr(words.run_label(run, p in mine)) for p, run in by_path.items()}.get)
     if not compared:
-        st.caption("Choose one or more models above to see their curves.")
+        st.caption(_("Choose one or more models above to see their curves."))
         return
     labels = legend_labels([by_path[p] for p in compared])
+    # Runs trained alike (same pictures, settings and seed) draw the very same line: dashes show both.
+    curves = [tuple(by_path[p].record.history["val_accuracy"]) + tuple(by_path[p].record.history["val_loss"])
+              for p in compared]
+    dashes = figures.overlap_dashes(curves)
     # One key for both charts, full width: long labels are read whole, not cut off in a half-width legend.
-    st.markdown(f'<p class="tl-legend">{figures.series_key_html([labels[p] for p in compared])}</p>',
+    st.markdown(f'<p class="tl-legend">{figures.series_key_html([labels[p] for p in compared], dashes)}</p>',
                 unsafe_allow_html=True)
+    if same := same_curve_words(curves):
+        st.caption(same)
     left, right = st.columns(2)
     for column, metric in ((left, "val_accuracy"), (right, "val_loss")):
         series = [(labels[p], by_path[p].record.history[metric]) for p in compared]
         with column:
-            st.plotly_chart(figures.overlay_figure(series, metric, legend=False),
+            st.plotly_chart(figures.overlay_figure(series, metric, legend=False, dashes=dashes),
                             key=f"runs_{metric.removeprefix('val_')}_chart", config=figures.CHART_CONFIG)
+
+
+def same_curve_words(curves: list[tuple]) -> str:
+    """"2 models have the same curves: their lines lie on top of each other (the later ones
+    dashed)." ("" when every curve differs)."""
+    repeated = len(curves) - len(set(curves))
+    if not repeated:
+        return ""
+    alike = sum(1 for curve in set(curves) if curves.count(curve) > 1) + repeated
+    return _n("{count} model has the same curves (trained alike: same pictures, settings and seed), so "
+              "their lines lie on top of each other: the later ones are dashed.",
+              "{count} models have the same curves (trained alike: same pictures, settings and seed), so "
+              "their lines lie on top of each other: the later ones are dashed.", alike)
 
 
 # -- experiments and the model for the Test page ---------------------------------------------------------------
 def experiments_section(experiments: list[dict]) -> None:
     if not experiments:
         return
-    st.header("Experiments")
+    st.header(_("Experiments"))
     st.dataframe([{
         "Started": e.get("created", "").replace("T", " ")[:16],
-        "Experiment": e["plan"].get("name", "Experiment"),
+        "Experiment": e["plan"].get("name") or _("Experiment"),
         "Picture set": e["plan"].get("dataset_name") or "",
         "Trainings": len(e.get("repeats", [])),
         "Best (mean)": max((round(100 * row["val_accuracy_mean"]) for row in e.get("rows", [])), default=None),
-        "Ended": "stopped early" if e.get("stopped") else "finished",
+        "Ended": _("stopped early") if e.get("stopped") else _("finished"),
     } for e in experiments], hide_index=True, key="runs_experiments",
-        column_config={"Best (mean)": st.column_config.NumberColumn("Best (mean)", format="%d%%")})
-    navigation.link("experiments", "See their charts on the Experiments page", icon=":material/science:")
+        column_config={"Started": _("Started"), "Experiment": _("Experiment"), "Picture set": _("Picture set"),
+                       "Trainings": _("Trainings"), "Ended": _("Ended"),
+                       "Best (mean)": st.column_config.NumberColumn(_("Best (mean)"), format="%d%%")})
+    navigation.link("experiments", _("See their charts on the Experiments page"), icon=":material/science:")
 
 
 def test_model_section(runs: list) -> None:
-    st.header("Model for the Test page")
-    picked = widgets.run_picker(runs, "runs_pick", "Model")
-    if st.button("Use this model on the Test page", key="runs_use", type="primary"):
+    st.header(_("Model for the Test page"))
+    picked = widgets.run_picker(runs, "runs_pick", _("Model"))
+    if st.button(_("Use this model on the Test page"), key="runs_use", type="primary"):
         state.select_run(picked.path)
         navigation.go("test")
-    st.caption(f"The Test page now uses: {words.md(words.run_label(picked, str(picked.path) in state.session_runs()))}")
+    label = tr(words.run_label(picked, str(picked.path) in state.session_runs()))
+    st.caption(_("The Test page now uses: {model}", model=words.md(label)))

@@ -71,7 +71,7 @@ def choose_network(env: dict) -> tuple[str | None, str, str]:
         library = Path(env["TLCORE_CACHE_DIR"]) / "weights"
         library.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(SHARED_WEIGHTS, library / "mobilenet_v2_035.weights.h5")
-        return ("MobileNetV2 (0.35", "Weights file you added",
+        return ("MobileNetV2 (0.35", "Weights file added",
                 "MobileNetV2 (0.35), ImageNet weights from the library file (ImageNet download not cached)")
     return ("MobileNetV2 (0.35", "None — from scratch",
             "MobileNetV2 (0.35) from scratch (no ImageNet weights here; timing only)")

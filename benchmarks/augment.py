@@ -15,7 +15,7 @@ from common import FLOWERS, SHARED_WEIGHTS, table
 
 
 def _mean_ci(values: list[float]) -> str:
-    from tlcore.understand.stats import summary
+    from tlcore.stats import summary
 
     s = summary(values)
     return f"{s.mean:.3f} ± {(s.ci95[1] - s.ci95[0]) / 2:.3f}"

@@ -2,8 +2,9 @@
 
     python benchmarks/run.py                 # everything (about 15-25 minutes on 2 cores)
     python benchmarks/run.py --quick         # smaller sizes, a few minutes
-    python benchmarks/run.py classic predict # only some: classic finetune scale predict app live augment classroom
+    python benchmarks/run.py classic predict # only some: classic finetune scale predict app live augment warm classroom swap
     python benchmarks/run.py classroom --sessions 30   # the classroom load test (3 for a quick check)
+    python benchmarks/run.py classroom --cluster local --sessions 8   # the same, trained on a local Ray cluster
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import machine  # noqa: E402
 
-SECTIONS = ["classic", "finetune", "scale", "predict", "app", "live", "augment", "classroom"]
+SECTIONS = ["classic", "finetune", "scale", "predict", "app", "live", "augment", "warm", "classroom", "swap"]
 
 
 def main() -> int:
@@ -28,6 +29,8 @@ def main() -> int:
     parser.add_argument("--out", help="also write the report to this Markdown file")
     parser.add_argument("--sessions", type=int, help="classroom: students in the class (default 30, --quick 6)")
     parser.add_argument("--chromium", type=int, help="classroom: how many of them are Chromium pages (default 10)")
+    parser.add_argument("--cluster", help="classroom: the server's --cluster (`local`: its trainings on a Ray "
+                                          "cluster it starts on this computer)")
     args = parser.parse_args()
     chosen = args.sections or SECTIONS
     unknown = [s for s in chosen if s not in SECTIONS]
@@ -49,11 +52,15 @@ def main() -> int:
             from live import bench_live as bench
         elif section == "augment":
             from augment import bench_augment as bench
+        elif section == "warm":
+            from warm import bench_warm as bench
+        elif section == "swap":
+            from swap import bench_swap as bench
         elif section == "classroom":
             from classroom import bench_classroom
 
             def bench(quick):
-                return bench_classroom(quick, sessions=args.sessions, chromium=args.chromium)
+                return bench_classroom(quick, sessions=args.sessions, chromium=args.chromium, cluster=args.cluster)
         else:
             from app_timing import bench_app as bench
         text = bench(args.quick)

@@ -32,6 +32,7 @@ def log_to_terminal(level: int = logging.INFO) -> logging.Handler:
     tlcore configures no handler itself (a library must not); the app adds one, once per
     process: a second call finds it and adds nothing."""
     logger = logging.getLogger("tlcore")
+    logger.setLevel(level)  # also when a command run in this process (tests) lowered it
     for handler in logger.handlers:
         if getattr(handler, "studio_terminal", False):
             return handler

@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from tlcore.i18n import N_, msg
+
+from .i18n import _, tr
+
 # Offline by default: an empty list stops streamlit-webrtc from adding a public STUN server.
 RTC_CONFIGURATION = {"iceServers": []}
 # 640x480 is plenty for 224-px models; 15 frames a second keeps the preview's round trip
@@ -27,19 +31,26 @@ RTC_CONFIGURATION = {"iceServers": []}
 VIDEO_CONSTRAINTS = {"width": {"ideal": 640}, "height": {"ideal": 480}, "frameRate": {"ideal": 15, "max": 30}}
 # Session-wide choices (plain keys, not widget keys: a widget forgets its value on another page).
 DEVICE_CHOICE, MIRROR_CHOICE = "camera_device_choice", "camera_mirror_choice"
+FACING_CHOICE = "camera_facing_choice"  # a phone's or tablet's side: "environment" (back) or "user"
 BACK_CAMERA_WORDS = ("back", "rear", "environment", "world")
 
-PROBLEM_INSECURE = (
-    "Cameras work only on this computer's own address or over HTTPS: open the classroom link "
-    "(https://…) instead of {origin}, or use the camera on the computer that runs the studio.")
-PROBLEM_NO_CAMERA_API = (
-    "This browser does not let pages use a camera. Open the studio in Chrome, Edge or Firefox.")
-PROBLEM_DENIED = (
-    "The browser was told not to let this page use the camera. Click the camera icon in the "
-    "address bar, choose Allow, then reload the page.")
-PROBLEM_NO_CAMERA = (
-    "No camera was found. Plug one in (or close another program that is using it), then turn "
-    "the camera on again.")
+# Why a device takes photos instead of live video: whole sentences, said after "Photos instead of live
+# video." (camera.PHOTOS_WORDS) or alone (never a clause glued into another sentence).
+WHY_INSECURE = N_("Live video needs a secure address (the classroom's https:// link), and this page is {origin}.")
+WHY_INSECURE_HERE = N_("Live video needs a secure address (the classroom's https:// link), and this page's address "
+                       "is not one.")
+WHY_NO_CAMERA_API = N_("This browser does not let pages use a camera.")
+WHY_NO_WEBRTC = N_("This browser cannot stream video to the studio (WebRTC is off or missing).")
+WHY_DENIED = N_("This page was refused the camera (to use live video, allow the camera in the browser's site "
+                "settings, then reload).")
+WHY_NO_CAMERA = N_("No camera was found (plug one in for live video).")
+WHY_FAILED = N_("The live video could not connect to the studio (the network may block it).")
+
+
+def as_sentence(why: str) -> str:
+    """A why-sentence in the reader's language: "No camera was found (…)."."""
+    return tr(why) if hasattr(why, "msgid") else _(why)  # a Message (with its values), or a WHY_ constant
+
 
 _PROBE_JS = """
 export default function(component) {
@@ -48,6 +59,8 @@ export default function(component) {
   async function look() {
     const media = navigator.mediaDevices;
     const seen = { secure: window.isSecureContext, api: !!(media && media.getUserMedia),
+                   webrtc: typeof window.RTCPeerConnection === "function",
+                   touch: window.matchMedia("(pointer: coarse)").matches,  // a phone or tablet
                    origin: location.origin, permission: "unknown", cameras: [] };
     if (media && media.enumerateDevices) {
       try { seen.permission = (await navigator.permissions.query({ name: "camera" })).state; } catch (e) {}
@@ -84,6 +97,8 @@ class CameraStatus:
     known: bool = False
     secure: bool = True
     api: bool = True
+    webrtc: bool = True  # the browser can stream video (RTCPeerConnection)
+    touch: bool = False  # a touch screen is the main pointer: a phone or tablet
     permission: str = "unknown"  # granted, denied, prompt or unknown
     origin: str = ""
     cameras: tuple[Camera, ...] = field(default_factory=tuple)
@@ -94,8 +109,9 @@ class CameraStatus:
             return cls()
         cameras = tuple(Camera(str(c.get("id") or ""), str(c.get("label") or ""))
                         for c in seen.get("cameras") or [] if isinstance(c, dict))
-        return cls(True, bool(seen.get("secure", True)), bool(seen.get("api", True)),
-                   str(seen.get("permission") or "unknown"), str(seen.get("origin") or ""), cameras)
+        return cls(True, bool(seen.get("secure", True)), bool(seen.get("api", True)), bool(seen.get("webrtc", True)),
+                   bool(seen.get("touch", False)), str(seen.get("permission") or "unknown"),
+                   str(seen.get("origin") or ""), cameras)
 
     @property
     def named_cameras(self) -> tuple[Camera, ...]:
@@ -104,17 +120,19 @@ class CameraStatus:
 
     @property
     def problem(self) -> str | None:
-        """Why there can be no picture, in one plain sentence; None when a camera can be tried."""
+        """Why there can be no live video (a sentence, see WHY_*); None when it can be tried."""
         if not self.known:
             return None
         if not self.secure:
-            return PROBLEM_INSECURE.format(origin=self.origin or "this address")
+            return msg(WHY_INSECURE, origin=self.origin) if self.origin else msg(WHY_INSECURE_HERE)
         if not self.api:
-            return PROBLEM_NO_CAMERA_API
+            return msg(WHY_NO_CAMERA_API)
+        if not self.webrtc:
+            return msg(WHY_NO_WEBRTC)
         if self.permission == "denied":
-            return PROBLEM_DENIED
+            return msg(WHY_DENIED)
         if not self.cameras:
-            return PROBLEM_NO_CAMERA
+            return msg(WHY_NO_CAMERA)
         return None
 
 
@@ -125,39 +143,53 @@ def camera_status(key: str) -> CameraStatus:
 
 
 # -- the controls above the preview -------------------------------------------------------------------
-def camera_controls(status: CameraStatus, key: str) -> tuple[str | None, bool, bool]:
-    """(chosen camera id or None, mirror the preview?, camera on?): the row above the preview.
+@dataclass(frozen=True)
+class CameraChoice:
+    """The row above the preview: which camera (a device id, or a side of a phone), mirrored, on."""
 
-    The picker shows once the browser names two cameras or more (a USB camera, a phone's back
-    camera). The chosen camera and the mirror setting are remembered for the session, on every page."""
-    problem = status.problem
-    if problem and not status.secure:
-        st.warning(problem, icon=":material/no_photography:")
-        return None, False, False  # no switch: nothing on this page can help
+    device: str | None = None  # a camera the browser named, chosen in the picker (computers)
+    facing: str | None = None  # "environment" (back) or "user" (front): phones and tablets
+    mirror: bool = False  # the preview only; saved pictures are never mirrored
+    on: bool = False
+
+
+def camera_controls(status: CameraStatus, key: str) -> CameraChoice:
+    """The row above the preview: Camera on, and which camera.
+
+    A phone or tablet starts with its back camera (to show it things), a switch for the front
+    one, and mirrors the preview of the front camera only. A computer gets a picker once the
+    browser names two cameras or more (a USB camera), and a Mirror switch. The choices are
+    remembered for the session, on every page."""
     cameras = status.named_cameras
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):  # each as wide as it needs
-        on = st.toggle("Camera on", key=f"{key}-on")
+        on = st.toggle(_("Camera on"), key=f"{key}-on")
+        if status.touch:
+            if f"{key}-front" not in st.session_state:
+                st.session_state[f"{key}-front"] = st.session_state.get(FACING_CHOICE) == "user"
+            front = st.toggle(_("Front camera"), key=f"{key}-front",
+                              help=_("Phones and tablets start with the back camera, to show it things."))
+            st.session_state[FACING_CHOICE] = "user" if front else "environment"
+            return CameraChoice(facing=st.session_state[FACING_CHOICE], mirror=front, on=on)
         mirror_slot = st.empty()  # its default follows the camera chosen after it
         device = _camera_picker(cameras, key) if len(cameras) > 1 else None
     chosen = next((c for c in cameras if c.id == device), None)
     with mirror_slot:
         default = st.session_state.get(MIRROR_CHOICE, not (chosen and chosen.looks_back_facing))
-        mirror = st.toggle("Mirror", value=default, key=f"{key}-mirror",
-                           help="Like a mirror, for a camera that faces you. The saved pictures are never mirrored.")
+        # i18n: a switch that shows the camera's picture the other way round, as a mirror does
+        mirror = st.toggle(_("Mirror"), value=default, key=f"{key}-mirror",
+                           help=_("Like a mirror, for a camera that faces you. The saved pictures are never mirrored."))
         st.session_state[MIRROR_CHOICE] = mirror
-    if problem:
-        st.warning(problem, icon=":material/no_photography:")
-    return device, mirror, on
+    return CameraChoice(device=device, mirror=mirror, on=on)
 
 
 def _camera_picker(cameras: tuple[Camera, ...], key: str) -> str:
     ids = [c.id for c in cameras]
-    labels = {c.id: c.label or f"Camera {n + 1}" for n, c in enumerate(cameras)}
+    labels = {c.id: c.label or _("Camera {number}", number=n + 1) for n, c in enumerate(cameras)}
     remembered = st.session_state.get(DEVICE_CHOICE)
     index = ids.index(remembered) if remembered in ids else 0
-    device = st.selectbox("Camera", ids, index=index, format_func=labels.get, key=f"{key}-device",
+    device = st.selectbox(_("Camera"), ids, index=index, format_func=labels.get, key=f"{key}-device",
                           label_visibility="collapsed", width=220,
-                          help="A USB camera, or a phone's back camera, shows up here once the browser allows cameras.")
+                          help=_("A USB camera, or a phone's back camera, shows up here once the browser allows cameras."))
     st.session_state[DEVICE_CHOICE] = device
     return device
 
@@ -197,34 +229,46 @@ def feed_for(key: str) -> CameraFeed:
     return st.session_state[name]
 
 
-TRANSLATIONS = {
-    "device_ask_permission": "Allow the camera when the browser asks.",
-    "device_access_denied": PROBLEM_DENIED,
-    "device_not_available": PROBLEM_NO_CAMERA,
-    "media_api_not_available": PROBLEM_NO_CAMERA_API,
-}
+def translations() -> dict:
+    """The stream component's own words, in the reader's language."""
+    return {
+        "device_ask_permission": _("Allow the camera when the browser asks."),
+        "device_access_denied": as_sentence(WHY_DENIED),
+        "device_not_available": as_sentence(WHY_NO_CAMERA),
+        "media_api_not_available": as_sentence(WHY_NO_CAMERA_API),
+    }
 
 
-def camera_stream(key: str, feed: CameraFeed, device: str | None, mirror: bool, on: bool):
+def media_constraints(choice: CameraChoice) -> dict:
+    """What the browser is asked for: a named camera, or a phone's side ("ideal": a computer's
+    one camera still answers), 640x480 at 15 frames a second, no sound."""
+    video = dict(VIDEO_CONSTRAINTS)
+    if choice.device:
+        video["deviceId"] = {"exact": choice.device}
+    elif choice.facing:
+        video["facingMode"] = {"ideal": choice.facing}
+    return {"video": video, "audio": False}
+
+
+def camera_stream(key: str, feed: CameraFeed, choice: CameraChoice):
     """The preview and the stream to Python (streamlit-webrtc's context; ``.state.playing``)."""
     import hashlib
 
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-    video = dict(VIDEO_CONSTRAINTS)
-    if device:
-        video["deviceId"] = {"exact": device}
     # At most 360 px high (a height in vh would mean the component's own frame): the buttons and
     # counts beside it stay on the first screen at 1280x720.
     style = {"width": "100%", "maxHeight": "360px", "objectFit": "contain", "borderRadius": "0.5rem",
              "background": "#1f1f1f"}
-    if mirror:
+    if choice.mirror:
         style["transform"] = "scaleX(-1)"  # the preview only: frames reach Python unmirrored
     # A new camera is a new stream: the key changes, so the old one stops and the new one starts.
-    suffix = hashlib.sha1(device.encode()).hexdigest()[:8] if device else "default"
+    camera = choice.device or choice.facing
+    suffix = hashlib.sha1(camera.encode()).hexdigest()[:8] if camera else "default"
     return webrtc_streamer(
         key=f"{key}-webrtc-{suffix}", mode=WebRtcMode.SENDRECV, rtc_configuration=RTC_CONFIGURATION,
-        media_stream_constraints={"video": video, "audio": False}, desired_playing_state=on,
+        media_stream_constraints=media_constraints(choice), desired_playing_state=choice.on,
         video_frame_callback=feed, async_processing=True, sendback_audio=False,
         video_html_attrs={"autoPlay": True, "muted": True, "playsInline": True, "controls": False, "style": style},
-        translations=TRANSLATIONS, media_toggle_controls=False)
+        translations=translations(), media_toggle_controls=False)
+

@@ -15,29 +15,34 @@ from typing import NamedTuple
 
 import streamlit as st
 
+from tlcore.i18n import N_
+
+from .i18n import _
+
 
 class PageEntry(NamedTuple):
     name: str  # the module in app_pages/ and the URL path: /data, /train, ...
-    title: str
+    title: str  # English (marked for the catalogue); shown as _(title)
     icon: str
 
 
 PAGES = (
-    PageEntry("learn", "Learn", ":material/school:"),
-    PageEntry("data", "Data", ":material/photo_library:"),
-    PageEntry("model", "Model", ":material/account_tree:"),
-    PageEntry("train", "Train", ":material/model_training:"),
-    PageEntry("test", "Test", ":material/image_search:"),
-    PageEntry("evaluate", "Evaluate", ":material/fact_check:"),
-    PageEntry("understand", "Understand", ":material/scatter_plot:"),
-    PageEntry("runs", "Runs", ":material/history:"),
-    PageEntry("experiments", "Experiments", ":material/science:"),
-    PageEntry("share", "Share", ":material/ios_share:"),
+    PageEntry("learn", N_("Learn"), ":material/school:"),
+    PageEntry("data", N_("Data"), ":material/photo_library:"),
+    PageEntry("model", N_("Model"), ":material/account_tree:"),
+    PageEntry("train", N_("Train"), ":material/model_training:"),
+    PageEntry("test", N_("Test"), ":material/image_search:"),
+    PageEntry("evaluate", N_("Evaluate"), ":material/fact_check:"),
+    PageEntry("understand", N_("Understand"), ":material/scatter_plot:"),
+    PageEntry("runs", N_("Runs"), ":material/history:"),
+    PageEntry("experiments", N_("Experiments"), ":material/science:"),
+    PageEntry("share", N_("Share"), ":material/ios_share:"),
 )
 # Classroom mode only (`tlcore classroom`): students join with a name; the teacher's page needs a code.
-JOIN = PageEntry("join", "Join the class", ":material/login:")
-TEACHER = PageEntry("teacher", "Teacher", ":material/co_present:")
+JOIN = PageEntry("join", N_("Join the class"), ":material/login:")
+TEACHER = PageEntry("teacher", N_("Teacher"), ":material/co_present:")
 DEFAULT = "learn"
+PAGE_BAR = "page_bar"  # the phone's row of page links (its CSS is in studio/widgets.py)
 _BY_NAME = {entry.name: entry for entry in (*PAGES, JOIN, TEACHER)}
 
 
@@ -47,7 +52,7 @@ def page(name: str, default: str = DEFAULT):
     if entry is None:
         raise ValueError(f"There is no page {name!r}; the pages are {', '.join(_BY_NAME)}.")
     module = importlib.import_module(f"app_pages.{entry.name}")
-    return st.Page(module.render, title=entry.title, icon=entry.icon, url_path=entry.name,
+    return st.Page(module.render, title=_(entry.title), icon=entry.icon, url_path=entry.name,
                    default=entry.name == default)
 
 
@@ -59,6 +64,15 @@ def all_pages(classroom: bool = False, joined: bool = True) -> list:
     if not joined:
         return [page(JOIN.name, default=JOIN.name), page(TEACHER.name, default=JOIN.name)]
     return [page(entry.name) for entry in (*PAGES, TEACHER)]
+
+
+def page_bar(pages: list) -> None:
+    """Every page this session may open, as a row of links above the page. Shown on a narrow
+    screen only (a phone, an iPad upright; the CSS in studio/widgets.py), where Streamlit folds
+    its sidebar away behind a ">>" that a 12-year-old never opens."""
+    with st.container(key=PAGE_BAR, horizontal=True, gap="small"):
+        for each in pages:
+            st.page_link(each, label=each.title, icon=each.icon)
 
 
 def link(name: str, label: str, icon: str = ":material/arrow_forward:") -> None:

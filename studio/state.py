@@ -6,7 +6,7 @@ to the space as they change, and read from it on a session's first look. The ses
 them in ``st.session_state`` meanwhile (one browser tab = one session); uploads are unpacked
 in the session's own temporary work folder. Jobs live in the server's training queue.
 
-No TensorFlow here: only tlcore.data (numpy and Pillow) and tlcore.paths are imported.
+No TensorFlow here: tlcore.data (numpy and Pillow), the backbone registry and settings.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from tlcore.classroom.spaces import SOLO
+from tlcore.i18n import N_, msg, sentences
+from tlcore.spaces import SOLO, SpaceError
+from tlcore.backbones import BACKBONES, network_with_weights, weights_here
 from tlcore.data import DEMO_NAME, ImageDataset, load_demo
-from tlcore.paths import workspace_root
+from tlcore.paths import scratch_prefix, workspace_root
 from tlcore.settings import TrainingSettings
 
 from . import spaces
@@ -38,16 +40,31 @@ WORK_DIR = "tl_work_dir"
 LOADED_RUNS = "tl_loaded_runs"
 KEEP_PROBLEM = "tl_keep_problem"
 WATCHED_TICKET = "tl_watched_ticket"
-# What belongs to a space: forgotten when a session changes space (studio/spaces.py).
+# What belongs to a space: forgotten when a session changes space (see current_space()).
 SPACE_KEYS = (DATASET, DATASET_NAME, SETTINGS, SESSION_RUNS, SELECTED_RUN, LOADED_RUNS, KEEP_PROBLEM,
               WATCHED_TICKET)
+WORK_OF = "tl_work_of"  # the space whose work the session holds under SPACE_KEYS
+
+
+def current_space():
+    """This session's space (``spaces.current()``), None before a student joins. A session that
+    changes space (a student joins, the teacher opens a space) starts from that space's own work:
+    what it held for the other one is forgotten first. app.py asks on every run, before the page."""
+    current = spaces.current()
+    here = current.id if current is not None else None
+    if st.session_state.get(WORK_OF, here) != here:
+        for key in SPACE_KEYS:
+            st.session_state.pop(key, None)
+    st.session_state[WORK_OF] = here
+    return current
+
 
 # -- folders -----------------------------------------------------------------------------------
 class WorkFolder:
     """A temporary folder deleted once nothing refers to it (the session ended, its jobs finished)."""
 
     def __init__(self):
-        self.path = Path(tempfile.mkdtemp(prefix="tl-studio-"))
+        self.path = Path(tempfile.mkdtemp(prefix=scratch_prefix()))  # a killed server's: removed at next start
         self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.path), True)
 
 
@@ -67,7 +84,7 @@ def work_dir() -> Path:
 def workspace() -> Path:
     """Where this space's runs are saved: the workspace itself solo ($TLCORE_WORKSPACE, else
     ~/tlcore-workspace), the student's own runs folder in classroom mode."""
-    space = spaces.current()
+    space = current_space()
     if space is None or space.kind == SOLO:
         return workspace_root()
     return space.runs_dir
@@ -81,37 +98,69 @@ def dataset() -> ImageDataset | None:
     return st.session_state.get(DATASET)
 
 
+DEFAULT_SET_NAME = N_("Your pictures")
+
+
 def dataset_name() -> str:
-    return st.session_state.get(DATASET_NAME) or "Your pictures"
+    """The picture set's name as kept (the demo's in English: it is also the set's key)."""
+    return st.session_state.get(DATASET_NAME) or DEFAULT_SET_NAME
+
+
+def shown_dataset_name(name: str | None = None) -> str:
+    """A picture set's name (this session's by default) for a page: the demo's (and the default)
+    in the reader's language, a name the user gave as typed."""
+    from tlcore.classroom.pool import SET_NAMES  # the class pool, your pictures and the class pool
+
+    from .i18n import _
+
+    name = name or dataset_name()
+    return _(name) if name in (DEMO_NAME, DEFAULT_SET_NAME, *SET_NAMES) else name
 
 
 def set_dataset(data: ImageDataset, name: str) -> None:
     """Make ``data`` the picture set, and keep it in the space (on disk, memory-mapped), so a
-    refresh or a restart brings it back. Keeping can fail (a full disk): the set then lasts as
-    long as the session, and the Data page says so."""
+    refresh or a restart brings it back. Keeping is all or nothing; when it fails (a full disk)
+    the space keeps its old set, this set lasts as long as the session, and the Data page says so."""
     st.session_state[DATASET], st.session_state[DATASET_NAME] = data, name
     st.session_state.pop(KEEP_PROBLEM, None)
-    space = spaces.current()
+    space = current_space()
     if space is None:
         return
     try:
         if name == DEMO_NAME:  # nothing to copy: the demo is drawn again when needed
             spaces.store().update_state(space.id, picture_set=DEMO_NAME)
         else:
+            before = sum(spaces.store().picture_counts(space.id).values())
             st.session_state[DATASET] = spaces.store().save_dataset(space.id, data, name)
+            if spaces.viewing_as_teacher(space) and len(data) < before:  # the school's record
+                from tlcore.classroom import privacy
+
+                privacy.record(workspace_root(), privacy.REMOVED_PICTURE, space.name, str(before - len(data)))
+    except SpaceError as error:  # its own plain sentence: the disk is full, too many pictures
+        log.warning("The pictures of space %s could not be kept: %s", space.id, error)
+        st.session_state[KEEP_PROBLEM] = sentences(error, msg(ONLY_IN_THIS_TAB))
     except (OSError, ValueError) as error:
         log.warning("The pictures of space %s could not be kept: %s", space.id, error)
-        st.session_state[KEEP_PROBLEM] = (f"These pictures could not be kept on this computer ({error}); they "
-                                          "last only as long as this browser tab.")
+        why = getattr(error, "strerror", None) or type(error).__name__
+        st.session_state[KEEP_PROBLEM] = sentences(msg("These pictures could not be kept on this computer ({why}).",
+                                                       why=why), msg(ONLY_IN_THIS_TAB))
+
+
+ONLY_IN_THIS_TAB = N_("Until then, these pictures are used only in this browser tab, as long as it stays open.")
+
+
+def picture_limit() -> int | None:
+    """The most pictures this session's space may hold (checked before any picture is read), or None."""
+    return spaces.store().max_pictures if current_space() is not None else None
 
 
 def keep_problem() -> str | None:
-    """Why the picture set could not be kept on disk (see set_dataset), or None."""
+    """Why the picture set could not be kept on disk (see set_dataset), or None; a Message (show it with tr)."""
     return st.session_state.get(KEEP_PROBLEM)
 
 
 def _restore_pictures() -> None:
-    space = spaces.current()
+    space = current_space()
     if space is None:
         return
     saved = spaces.store().state(space.id)
@@ -145,7 +194,9 @@ def ensure_dataset() -> ImageDataset:
     """The session's picture set; the built-in demo on first visit."""
     data = dataset()
     if data is None:
-        with st.spinner("Loading the built-in demo pictures…"):
+        from .i18n import _
+
+        with st.spinner(_("Loading the built-in demo pictures…")):
             data = load_demo_dataset()
     return data
 
@@ -160,35 +211,39 @@ def settings() -> TrainingSettings:
     chosen = st.session_state.get(SETTINGS)
     if isinstance(chosen, TrainingSettings):
         return chosen
-    space = spaces.current()
-    chosen = spaces.store().settings(space.id, default=first_settings()) if space is not None else first_settings()
+    space = current_space()
+    if space is None:
+        st.session_state[SETTINGS] = first_settings()
+        return st.session_state[SETTINGS]
+    first = first_settings()
+    chosen = spaces.store().settings(space.id, default=first)
+    if chosen is first:  # nothing saved yet: keep it, so the teacher's table names the network this space uses
+        set_settings(chosen)
     st.session_state[SETTINGS] = chosen
     return chosen
-
-
-def networks_with_weights() -> dict[str, str]:
-    """Network name -> its pretrained weights on this computer ("imagenet" cached, or a file added)."""
-    from tlcore.backbones import BACKBONES
-    from tlcore.understand.features import weights_here
-
-    return {name: here for name in BACKBONES if (here := weights_here(name)) is not None}
 
 
 def first_settings() -> TrainingSettings:
     """A new space's settings: the defaults, on a network whose pretrained weights this computer
     has (offline, a network whose weights cannot download would fail at the first Start)."""
-    default, ready = TrainingSettings(), networks_with_weights()
-    for name in (default.backbone, "mobilenet_v2_035", *ready):  # the default, then the smallest
-        if name in ready:
-            return default.replace(backbone=name, weights=ready[name])
-    return default  # nothing here yet: the default network downloads its weights (online)
+    default = TrainingSettings()
+    name = network_with_weights(default.backbone)
+    here = weights_here(name)
+    return default.replace(backbone=name, weights=here) if here else default  # none here: it downloads (online)
+
+
+def network_to_show() -> str:
+    """The pretrained network a page starts on: the Model page's if its weights are here, else one
+    whose weights are (as the experiments' presets choose)."""
+    found = network_with_weights(settings().backbone)
+    return found if BACKBONES[found].pretrained else next(n for n, spec in BACKBONES.items() if spec.pretrained)
 
 
 def set_settings(chosen: TrainingSettings) -> None:
     if st.session_state.get(SETTINGS) == chosen:
         return
     st.session_state[SETTINGS] = chosen
-    space = spaces.current()
+    space = current_space()
     if space is not None:
         try:
             spaces.store().save_settings(space.id, chosen)
@@ -200,7 +255,7 @@ def set_settings(chosen: TrainingSettings) -> None:
 def job_entry():
     """The space's latest job as the training queue sees it (a QueueEntry: queued, running, done,
     failed, cancelled, interrupted), or None."""
-    space = spaces.current()
+    space = current_space()
     return spaces.queue().status(space.id) if space is not None else None
 
 
@@ -211,19 +266,19 @@ def job():
     return spaces.queue().job(entry.ticket) if entry is not None else None
 
 
-def submit_job(new_job, label: str = "", replace: bool = False, estimate_seconds: float | None = None) -> None:
+def submit_job(new_job, label: str = "", replace: bool = False) -> None:
     """Put ``new_job`` (anything with ``train_and_save``, ``stop`` and ``snapshot``) in the server's
     training line for this space. AlreadyQueued (in plain words) if the space has one waiting
     or running, unless ``replace`` (a waiting one is then replaced, keeping its place).
 
     The job keeps this session's work folder alive until it is done with it, so closing the
     tab during training still lets the run be saved with its pictures."""
-    space = spaces.current()
+    space = current_space()
     if space is None:
-        raise ValueError("Join the class first: your trainings are kept in your own space.")
+        raise ValueError(msg("Join the class first: your trainings are kept in your own space."))
+
     new_job.studio_work_folder = st.session_state.get(WORK_DIR)
-    ticket = spaces.queue().submit(space.id, new_job, replace=replace, label=label,
-                                   estimate_seconds=estimate_seconds)
+    ticket = spaces.queue().submit(space.id, new_job, replace=replace, label=label)
     st.session_state[WATCHED_TICKET] = ticket.id
 
 
@@ -252,7 +307,7 @@ def session_runs() -> list[str]:
 def selected_run() -> str | None:
     """The run the Test and Evaluate pages use: this session's choice, else the space's."""
     if SELECTED_RUN not in st.session_state:
-        space = spaces.current()
+        space = current_space()
         name = spaces.store().state(space.id).selected_run if space is not None else None
         st.session_state[SELECTED_RUN] = str(workspace() / name) if name else None
     return st.session_state.get(SELECTED_RUN)
@@ -260,7 +315,7 @@ def selected_run() -> str | None:
 
 def select_run(path: str | Path | None) -> None:
     st.session_state[SELECTED_RUN] = str(path) if path else None
-    space = spaces.current()
+    space = current_space()
     if space is None:
         return
     in_space = path is not None and Path(path).parent == workspace()
@@ -346,19 +401,13 @@ def add_session_run(run, select: bool = True) -> None:
         select_run(path)
 
 
-# -- widget keys that a page can renew ---------------------------------------------------------------
-WIDGET_VERSIONS = "tl_widget_versions"
+# -- the language this space's student picked --------------------------------------------------
+def remembered_language() -> str | None:
+    space = spaces.current()
+    return spaces.store().state(space.id).language if space is not None else None
 
 
-def widget_key(group: str, name: str) -> str:
-    """The key of a widget in ``group`` (a page, or part of one): "model_backbone", and after
-    ``renew_widgets("model")`` "model_backbone_v1", a new widget that starts from the stored
-    value. So a page that changes what another page shows (a lesson's settings) renews that
-    page's widgets instead of deleting its keys."""
-    version = st.session_state.get(WIDGET_VERSIONS, {}).get(group, 0)
-    return f"{group}_{name}" if version == 0 else f"{group}_{name}_v{version}"
-
-
-def renew_widgets(group: str) -> None:
-    versions = st.session_state.setdefault(WIDGET_VERSIONS, {})
-    versions[group] = versions.get(group, 0) + 1
+def remember_language(code: str) -> None:
+    space = spaces.current()
+    if space is not None:
+        spaces.store().update_state(space.id, language=code)

@@ -85,7 +85,7 @@ def on_page(at: AppTest) -> str | None:
 
 
 def key_of(at: AppTest, group: str, name: str) -> str:
-    """The key ``state.widget_key(group, name)`` gives now in ``at``'s session (it changes when
+    """The key ``widgets.widget_key(group, name)`` gives now in ``at``'s session (it changes when
     another page renews the group's widgets)."""
     versions = at.session_state["tl_widget_versions"] if "tl_widget_versions" in at.session_state else {}
     version = versions.get(group, 0)
@@ -109,7 +109,7 @@ def open_page(page: str, **session) -> AppTest:
 def space_job():
     """The job of the solo space in the server's training queue (what the Train page shows)."""
     from studio import spaces
-    from tlcore.classroom.spaces import SOLO_ID
+    from tlcore.spaces import SOLO_ID
 
     entry = spaces.queue().status(SOLO_ID)
     return spaces.queue().job(entry.ticket) if entry is not None else None

@@ -180,6 +180,58 @@ def teacher_page() -> AppTest:
     return at
 
 
+def test_the_leaderboard_ranks_what_the_pictures_prove_and_says_on_how_many(classroom, trained_run):
+    """Cleo's 100 % on 6 pictures (likely 61–100 %) is below Ben's 83 % on 78 (74–90 %) and Ada's
+    83 % on 24 (64–93 %); every accuracy says its pictures. A space that never chose a network is
+    named with the one it trains with (its first settings, saved on its first look)."""
+    import shutil
+
+    from studio import spaces
+    from tlcore.spaces import SETTINGS_FILE
+
+    for name, right, pictures in (("Cleo", 6, 6), ("Ada", 20, 24), ("Ben", 65, 78)):
+        space = spaces.store().create(name)
+        run = space.runs_dir / trained_run.path.name
+        shutil.copytree(trained_run.path, run)
+        record = json.loads((run / "run.json").read_text())
+        record.update(val_accuracy=right / pictures, val_pictures=pictures)
+        (run / "run.json").write_text(json.dumps(record))
+    ana = student("Ana")
+    assert not (spaces.store().get(space_of(ana)).folder / SETTINGS_FILE).exists()
+    switch(ana, "train").run()
+    assert (spaces.store().get(space_of(ana)).folder / SETTINGS_FILE).is_file()
+
+    teacher = teacher_page()
+    table = teacher.dataframe[0].value.set_index("Name")
+    assert dict(table["Measured on"]) == {"Ada": "24 pictures · likely 64–93%", "Ana": "—",
+                                          "Ben": "78 pictures · likely 74–90%", "Cleo": "6 pictures · likely 61–100%"}
+    assert dict(table["Best accuracy"].dropna()) == {"Ada": 83, "Ben": 83, "Cleo": 100}
+    board = json.loads(teacher.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert [name.split(" ")[0] for name in board["y"]] == ["Cleo", "Ada", "Ben"]  # drawn bottom up: Ben on top
+    assert board["text"] == ["100% · on 6", "83% · on 24", "83% · on 78"]
+    assert "100 % on 6 pictures may be luck" in texts(teacher)
+
+
+def test_the_class_table_reads_the_spaces_again_only_when_one_changed(classroom, trained_run, monkeypatch):
+    """The projected table redraws every 3 s: 30 spaces' runs are read again only when a space's
+    files changed (here a new run), never on an idle tick."""
+    import shutil
+
+    from studio import spaces
+    from tlcore.spaces import SpaceStore
+
+    space = spaces.store().create("Dee")
+    teacher = teacher_page()
+    reads = []
+    real = SpaceStore.summaries
+    monkeypatch.setattr(SpaceStore, "summaries", lambda self, *a, **k: reads.append(1) or real(self, *a, **k))
+    teacher.run()
+    assert reads == [] and teacher.dataframe[0].value.set_index("Name")["Runs"]["Dee"] == 0
+    shutil.copytree(trained_run.path, space.runs_dir / trained_run.path.name)
+    teacher.run()
+    assert reads == [1] and teacher.dataframe[0].value.set_index("Name")["Runs"]["Dee"] == 1
+
+
 def test_the_teacher_pauses_the_line_exports_the_class_then_clears_it(classroom, folders):
     import zipfile
     from pathlib import Path
@@ -214,7 +266,8 @@ def test_an_experiment_waits_in_the_same_line_and_stop_takes_it_out(folders):
 
     spaces.queue().pause()
     at = open_page("experiments")
-    at.button(key="experiments_preset_which_network").click().run()
+    # Transfer vs from scratch: its from-scratch trainings run even where no ImageNet weights are here
+    at.button(key="experiments_preset_transfer_vs_scratch").click().run()
     assert not at.exception
     assert spaces.queue().status("solo").state == "queued"
     assert "Waiting for its turn (number 1 in line)" in " ".join(p.proto.text for p in at.get("progress"))
@@ -223,7 +276,7 @@ def test_an_experiment_waits_in_the_same_line_and_stop_takes_it_out(folders):
     switch(at, "experiments").run()
     at.button(key="experiments_stop").click().run()
     assert spaces.queue().status("solo").state == "cancelled"
-    assert not at.exception and at.button(key="experiments_preset_which_network").disabled is False
+    assert not at.exception and at.button(key="experiments_preset_transfer_vs_scratch").disabled is False
 
 
 def test_the_teacher_opens_a_students_space_without_showing_its_key(classroom):

@@ -75,15 +75,16 @@ def test_labels_keep_only_what_differs_and_answers_are_one_honest_sentence():
 
     def row(backbone, mean, ci, weights="imagenet", per_class="all", pictures=72):
         return {"configuration": backbone, "backbone": backbone, "weights": weights, "learning_blocks": 0,
-                "augment": ["none"], "per_class": per_class, "val_accuracy_mean": mean,
+                "augment": ["none"], "per_class": per_class, "val_accuracy_mean": mean, "repeats": 3,
                 "val_accuracy_ci95": ci, "train_pictures": pictures}
 
     transfer = {"plan": {"preset": "transfer_vs_scratch"},
                 "rows": [row("mobilenet_v2", 0.9, [0.85, 0.95]), row("mobilenet_v2", 0.4, [0.3, 0.5], "none"),
                          row("small_cnn", 0.5, [0.45, 0.55], "none")]}
     assert answer_sentence(transfer) == (
-        "Starting from pretrained weights, MobileNetV2 got 90% right; the best from scratch, Small CNN (no "
-        "pretraining), got 50%: 40 points more, with the same pictures and epochs.")
+        "Starting from pretrained weights, MobileNetV2 got 90% right; from random weights, the same network got 40%. "
+        "Pretraining made a clear difference: 50 points more, with the same pictures and epochs. Small CNN (no "
+        "pretraining) got 50%.")
     curve_rows = {"plan": {"preset": "how_many_pictures"},
                   "rows": [row("m", 0.5, [0.4, 0.6], per_class=2, pictures=6),
                            row("m", 0.8, [0.75, 0.85], per_class=10, pictures=30), row("m", 0.83, [0.8, 0.86])]}
@@ -94,19 +95,17 @@ def test_labels_keep_only_what_differs_and_answers_are_one_honest_sentence():
 
 
 def test_a_picture_moves_to_another_class_keeping_its_place(demo_dataset_96):
-    from tlcore.understand.relabel import moved_picture
-
-    moved = moved_picture(demo_dataset_96, "square/square_03.jpg", "circle")
+    moved = demo_dataset_96.moved("square/square_03.jpg", "circle")
     index = demo_dataset_96.names.index("square/square_03.jpg")
     assert moved.names[index] == "circle/square_03.jpg"
     assert moved.class_names[moved.labels[index]] == "circle"
     assert moved.counts == {"circle": 31, "square": 29, "triangle": 30}
     assert moved.pixels() is demo_dataset_96.pixels() or np.array_equal(moved.pixels(), demo_dataset_96.pixels())
     assert moved.file_hashes == demo_dataset_96.file_hashes  # same pictures, same order: cached features still fit
-    back = moved_picture(moved, "circle/square_03.jpg", "square")
+    back = moved.moved("circle/square_03.jpg", "square")
     assert back.names == demo_dataset_96.names and np.array_equal(back.labels, demo_dataset_96.labels)
     with pytest.raises(ValueError, match="There is no class 'hexagon'"):
-        moved_picture(demo_dataset_96, "square/square_03.jpg", "hexagon")
+        demo_dataset_96.moved("square/square_03.jpg", "hexagon")
 
 
 def test_runs_get_legend_labels_that_tell_them_apart():
@@ -141,9 +140,15 @@ def test_experiments_page_renders_and_counts_the_trainings_before_starting(weigh
     assert not at.exception
     assert [t.value for t in at.title] == ["Compare, with error bars"]
     assert at.selectbox(key="experiments_backbone").value == "mobilenet_v2_035"  # the network whose weights are here
-    captions = " ".join(c.value for c in at.caption)
-    assert "9 trainings (3 choices × 3 repeats) · about" in captions  # transfer vs scratch: 3 choices
-    assert "Weights not on this computer (skipped unless they download): VGG16, ResNet50, InceptionV3" in captions
+    captions = [c.value for c in at.caption]
+    # Only what will run is counted: transfer vs scratch runs all 3 choices; "Which network?" only the network
+    # whose weights are here, and says which it left out.
+    transfer = next(c for c in captions if c.startswith("9 trainings"))
+    assert transfer.startswith("9 trainings (3 choices × 3 repeats) · about ") and transfer.endswith(" on this computer")
+    networks = next(c for c in captions if "Left out" in c)
+    assert networks.startswith("3 trainings (1 choice × 3 repeats) · about "), networks
+    assert networks.endswith(" · Left out, their weights are not on this computer: VGG16, ResNet50, InceptionV3, "
+                             "MobileNetV2"), networks
     assert "No experiment yet" in texts(at)
 
 
@@ -156,16 +161,21 @@ def test_a_preset_runs_through_the_job_to_its_table_and_the_runs_page_tells_its_
     at.number_input(key="experiments_epochs").set_value(1)
     at.number_input(key="experiments_repeats").set_value(2)
     at.run()
+    card = next(c.value for c in at.caption if "Left out" in c.value)
+    assert card.startswith("2 trainings (1 choice × 2 repeats) · about "), card
     at.button(key="experiments_preset_which_network").click().run()
     assert not at.exception
     job = the_job(at)
     assert job is not None and job.plan.name == "Which network?" and job.plan.dataset_name == "Shapes (built-in demo)"
+    assert job.snapshot()["total"] == 2  # as its card said: 2 trainings (1 choice × 2 repeats)
     wait_for(job)
+    assert (job.done, job.total) == (2, 2)
     at.run()
     assert not at.exception and job.error is None
     page = texts(at)
     assert "Only MobileNetV2 (0.35) could be trained here:" in page
-    assert "Skipped, not failed" in page and "- VGG16 · ImageNet · head only: its ImageNet weights are not" in page
+    assert "Skipped, not failed" in page and "- VGG16 · ImageNet · head only: Its ImageNet weights are not on this " \
+        "computer, so it was left out" in page
     table = at.dataframe[0].value
     assert list(table["Repeats"]) == [2] and table["Right answers (mean)"][0].endswith("%")
     assert table["95% interval"][0] == "— (too wide with 2 repeats: use 3 or more)"
@@ -200,7 +210,6 @@ def test_understand_page_says_plainly_when_the_weights_are_missing():
 def photos_and_drawings(tmp_path):
     """12 daisy photos and 12 drawn shapes at 96 px, then one photo filed among the drawings."""
     from tlcore.data import ImageDataset, demo_folder
-    from tlcore.understand.relabel import moved_picture
 
     for folder, pictures in (("photos", sorted((FLOWERS / "daisy").glob("*.jpg"))[:12]),
                              ("drawings", sorted(demo_folder().glob("*/*.jpg"))[::3][:12])):
@@ -209,7 +218,7 @@ def photos_and_drawings(tmp_path):
             shutil.copyfile(picture, tmp_path / "set" / folder / picture.name)
     clean = ImageDataset.from_folder(tmp_path / "set", image_size=96)
     wrong_name = next(name for name in clean.names if name.startswith("photos/"))
-    return moved_picture(clean, wrong_name, "drawings"), "drawings/" + wrong_name.split("/", 1)[1]
+    return clean.moved(wrong_name, "drawings"), "drawings/" + wrong_name.split("/", 1)[1]
 
 
 @NEEDS_SHARED

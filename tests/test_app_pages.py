@@ -62,6 +62,17 @@ def test_every_page_renders_on_a_fresh_session(page):
     assert "Pictures:" in sidebar, sidebar  # drawn after the page, also when the page ends early
 
 
+def test_every_page_is_one_tap_away_on_a_phone():
+    """Streamlit folds the sidebar away on a narrow screen: a row of links above each page (shown
+    there only, by CSS; the browser test looks) reaches every page without the ">>" menu."""
+    from studio.navigation import PAGES
+
+    at = open_page("data")
+    bar = [(link.proto.label, link.proto.page) for link in at.get("page_link")][:len(PAGES)]
+    assert [label for label, _ in bar] == [entry.title for entry in PAGES]
+    assert [page.strip("/") for _, page in bar][1:] == [entry.name for entry in PAGES][1:]
+
+
 def test_no_tlcore_module_needs_streamlit():
     """Every tlcore module (and studio's words, which holds no Streamlit) imports with
     streamlit made unimportable: the seam between the core and the app cannot erode."""
@@ -71,7 +82,7 @@ def test_no_tlcore_module_needs_streamlit():
         import tlcore
         names = sorted(m.name for m in pkgutil.walk_packages(tlcore.__path__, "tlcore."))
         for name in names + ["studio.words"]:
-            if name in ("tlcore.__main__",):
+            if name.endswith(".__main__"):  # running one is a command, not an import
                 continue
             importlib.import_module(name)
         print("imported", len(names))
@@ -145,7 +156,7 @@ def test_data_page_loads_a_zip_and_reports_skipped_files():
     assert cards["Skipped files"] == "1"
     page = texts(at)
     assert "Read 6 pictures in 2 classes. 1 file was skipped" in page
-    assert "dogs/broken.jpg was skipped: it is not a picture." in page
+    assert "dogs/broken.jpg was skipped. It is not a picture." in page
     data = at.session_state["tl_dataset"]
     assert data.counts == {"cats": 3, "dogs": 3}
     assert at.session_state["tl_dataset_name"] == "pets"
@@ -213,9 +224,27 @@ def test_data_page_renames_and_deletes_classes_without_touching_the_demo(folders
     assert not at.exception
     assert at.session_state["tl_dataset"].class_names == ["round", "square", "triangle"]
     delete = next(b for b in at.button if b.key.startswith("data_delete_") and b.key.endswith("_2"))
+    delete.click().run()  # one click asks first: 30 pictures are not thrown away by a slip
+    assert at.session_state["tl_dataset"].counts == {"round": 30, "square": 30, "triangle": 30}
+    assert "Delete the class **triangle** and its 30 pictures?" in texts(at)
+    next(b for b in at.button if b.key.startswith("data_delete_no_")).click().run()
+    assert "Delete the class" not in texts(at) and len(at.session_state["tl_dataset"]) == 90
+    delete = next(b for b in at.button if b.key.startswith("data_delete_") and b.key.endswith("_2"))
     delete.click().run()
+    next(b for b in at.button if b.key.startswith("data_delete_yes_")).click().run()
     assert at.session_state["tl_dataset"].counts == {"round": 30, "square": 30}
     assert sorted(p.name for p in folders["cache"].rglob("circle/*.jpg")) == demo_files
+    assert "Deleted the class triangle and its 30 pictures." in texts(at)
+    at.button(key="data_undo").click().run()  # until the next change, one click puts them back
+    assert not at.exception
+    back = at.session_state["tl_dataset"]
+    assert back.counts == {"round": 30, "square": 30, "triangle": 30} and "Put back 30 pictures." in texts(at)
+    assert sorted(n for n in back.names if n.startswith("triangle/")) == [f"triangle/triangle_{i:02d}.jpg"
+                                                                          for i in range(30)]
+    assert [b for b in at.button if b.key == "data_undo"] == []  # nothing left to undo
+    delete = next(b for b in at.button if b.key.startswith("data_delete_") and b.key.endswith("_2"))
+    delete.click().run()
+    next(b for b in at.button if b.key.startswith("data_delete_yes_")).click().run()
 
     remove = next(w for w in at.multiselect if w.key.startswith("data_remove_") and w.key.endswith("_0"))
     remove.set_value(remove.options[:2]).run()
@@ -248,7 +277,7 @@ def test_data_page_adds_pictures_class_by_class_without_decoding_the_set_again()
     np.testing.assert_array_equal(after.pixels()[:90], before.pixels())
     assert len(set(after.names)) == len(after.names) and "circle/circle_00_1.jpg" in after.names
     assert at.session_state["tl_dataset_name"] == "Shapes (built-in demo)"
-    assert "Added 4 pictures to circle (now 32), hexagon (now 2)." in texts(at)
+    assert "Added 4 pictures to circle (now 32) and hexagon (now 2)." in texts(at)
 
 
 CAMERA_TAB = ":material/photo_camera: Camera"
@@ -267,7 +296,8 @@ def test_data_page_camera_tab_without_a_browser_camera():
     assert WAITING_FOR_BROWSER in page
     assert "Into a new set, “Camera pictures” (the demo stays until it has two classes)." in page
     assert "The camera turns on only while this tab is open." not in page
-    assert at.toggle(key="data_camera-record").disabled
+    record = {e.proto.component_name: json.loads(e.proto.json or "{}") for e in at.get("bidi_component")}
+    assert record["tl_hold_button"] == {"label": "● Hold to record", "disabled": True, "active": False}
     assert at.selectbox(key="data_camera-class").options == ["New class…"]
     assert card_values(at)["Pictures"] == "90"
 
@@ -326,13 +356,76 @@ def test_camera_bursts_start_a_new_set_that_becomes_the_set_with_its_second_clas
 
 def test_camera_bursts_can_join_the_demo():
     at = AppTest.from_function(record_bursts, default_timeout=TIMEOUT)
-    at.session_state["data_camera_into_demo"] = True
-    at.session_state["bursts"] = [("bees", 4, 3, False)]
+    at.session_state["data_camera_where"] = "add"
+    at.session_state["bursts"] = [("cam_ant", 4, 3, False)]
     at.run()
     assert not at.exception, at.exception
-    assert at.session_state["saved"][-1].note == "bees has 3 pictures now."
-    assert at.session_state["tl_dataset"].counts == {"bees": 3, "circle": 30, "square": 30, "triangle": 30}
+    assert at.session_state["saved"][-1].note == "cam_ant has 3 pictures now."  # shown as typed: no "cam\\_ant"
+    assert at.session_state["tl_dataset"].counts == {"cam_ant": 3, "circle": 30, "square": 30, "triangle": 30}
     assert at.session_state["tl_dataset_name"] == "Shapes (built-in demo)"
+
+
+def test_camera_bursts_can_start_a_camera_only_set_beside_a_set_of_ones_own():
+    """A student whose set is not the demo may want a camera-only one without deleting classes first."""
+    at = AppTest.from_function(record_bursts, default_timeout=TIMEOUT)
+    at.session_state["bursts"] = [("bees", 1, 6, False), ("wasps", 2, 6, False)]
+    at.run()
+    assert at.session_state["tl_dataset_name"] == "Camera pictures"
+    assert at.session_state["data_camera_where"] == "add"  # the next burst grows this set, not another one
+    at.session_state["bursts"] = [("bees", 3, 2, False)]
+    at.run()
+    assert at.session_state["tl_dataset"].counts == {"bees": 8, "wasps": 6}
+
+    at.session_state["data_camera_where"] = "new"
+    at.session_state["bursts"] = [("cups", 4, 5, False)]
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["tl_dataset"].counts == {"bees": 8, "wasps": 6}  # kept until the new set has 2 classes
+    assert at.session_state["data_camera_draft"].counts == {"cups": 5}
+    at.session_state["bursts"] = [("plates", 5, 5, False)]
+    at.run()
+    assert at.session_state["tl_dataset"].counts == {"cups": 5, "plates": 5}
+    assert at.session_state["saved"][-1].note == "“Camera pictures” is now your picture set."
+
+
+def save_photos():
+    """An AppTest script: each (class, [(file name, bytes or None)]) in session_state["photos"] is handed
+    to the Data page's on_save as the photo button hands photos from a device's camera app."""
+    import streamlit as st
+
+    from app_pages import data
+    from studio import state
+    from studio.photos import Photo
+
+    state.ensure_dataset()
+    for class_name, files in st.session_state.pop("photos", []):
+        photos = [Photo(name, content, class_name) for name, content in files]
+        st.session_state.setdefault("saved", []).append(data.save_recorded(class_name, photos))
+
+
+def test_photos_from_a_camera_app_take_the_upload_path_and_say_what_was_skipped():
+    """Photos are files: the centre square, the checks of any upload, and each file left out named."""
+    heic = b"\x00\x00\x00\x18ftypheic" + bytes(64)  # what an iPhone sends when it keeps HEIC
+    wide = io.BytesIO()
+    Image.fromarray(np.random.default_rng(9).integers(0, 256, (480, 640, 3), dtype=np.uint8)).save(wide, "JPEG")
+    at = AppTest.from_function(save_photos, default_timeout=TIMEOUT)
+    at.session_state["photos"] = [("bees", [("image.jpg", wide.getvalue()), ("image.jpg", png(11)),
+                                            ("IMG_0002.HEIC", heic), ("image.jpg", png(11))])]
+    at.run()
+    assert not at.exception, at.exception
+    first = at.session_state["saved"][-1]
+    assert first.joined == 2
+    assert first.note == ("Take photos of a second class to use them. 1 was an exact copy of a picture already in "
+                          "the set, and left out. bees/IMG_0002.HEIC was skipped. It is an iPhone HEIC photo, which this "
+                          "program cannot read: export it as JPEG.")
+    draft = at.session_state["data_camera_draft"]
+    assert draft.counts == {"bees": 2} and draft.pixels().shape[1:3] == (draft.image_size,) * 2  # centre squares
+
+    at.session_state["photos"] = [("wasps", [("image.jpg", png(12)), ("image.jpg", png(13)), ("lost.jpg", None)])]
+    at.run()
+    second = at.session_state["saved"][-1]
+    assert second.joined == 2 and second.note.startswith("“Camera pictures” is now your picture set. wasps/lost.jpg "), second.note
+    assert at.session_state["tl_dataset"].counts == {"bees": 2, "wasps": 2}
 
 
 # -- Model -------------------------------------------------------------------------------------
@@ -345,12 +438,15 @@ def test_model_slider_changes_the_trainable_parameter_count():
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Parameters that learn"].replace(",", "")) > int(learning.replace(",", ""))
-    assert at.number_input(key="model_ft_epochs").value == 3  # fine-tuning switched on with the slider
     settings = at.session_state["tl_settings"]
-    assert settings.learning_blocks == 3 and settings.fine_tune_epochs == 3
+    # fine-tuning switched on with the slider, for TrainingSettings' one default: as many epochs as the head's
+    assert at.number_input(key="model_ft_epochs").value == settings.epochs
+    assert settings.learning_blocks == 3 and settings.fine_tune_epochs == settings.epochs
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     colours = chart["data"][0]["marker"]["color"]
-    assert colours.count("#e8590c") == 3  # three blocks drawn as learning
+    from studio.figures import LEARNING_COLOUR
+
+    assert colours.count(LEARNING_COLOUR) == 3  # three blocks drawn as learning
 
     at.slider(key="model_depth").set_value(0).run()
     assert at.session_state["tl_settings"].fine_tune_epochs == 0  # never fine-tune with depth 0
@@ -477,7 +573,11 @@ def test_train_page_runs_a_real_training_and_shows_curves_and_summary():
         assert all(len(trace["x"]) == 2 and list(trace["x"]) == [1, 2] for trace in lines)
     cards = card_values(at)
     assert cards["Best validation accuracy"].endswith("%")
+    record = job.run.record  # the headline number says how many pictures it rests on, and its likely range
+    assert (f"Training finished: {record.val_accuracy:.0%} right on {record.val_pictures} validation pictures "
+            "(likely ") in texts(at)
     summary = "\n".join(e.value for e in at.markdown).replace("<wbr>", "")
+    assert f"on {record.val_pictures} pictures it never learned from (epoch {record.best_epoch}) · likely " in summary
     if SMALL_WEIGHTS == "none":  # without ../shared: from scratch, every block learns
         assert "From scratch every block learns, so every picture went through the whole network" in summary
     else:  # what happened, in words, not "Fast path: Used"
@@ -502,6 +602,9 @@ def test_train_page_stop_keeps_the_best_model_so_far():
         time.sleep(0.2)
     at.run()  # the live view, with Stop enabled
     at.button(key="train_stop").click().run()
+    if job.running:  # said in the page, under the buttons: a toast covered Start on a phone
+        assert "Stopping after this step… the best model so far is kept." in texts(at)
+    assert not at.toast
     job.join(timeout=120)
     assert not job.running
     at.run()
@@ -556,7 +659,7 @@ def test_test_page_predicts_an_uploaded_picture(trained_run):
     assert answers
     bars = at.get("progress")
     assert len(bars) == 3  # top 3 classes for the one readable picture
-    assert any("broken.jpg is not a picture" in e.value for e in at.error)
+    assert any("broken.jpg cannot be used. It is not a picture." in e.value for e in at.error)
 
 
 @pytest.mark.skipif(not SHARED_WEIGHTS.is_file(), reason="needs ../shared: real weights tell photos from drawings")
@@ -602,7 +705,59 @@ def test_run_labels_name_the_network_and_how_good_before_the_weights(trained_run
     from studio.words import run_label
 
     label = run_label(trained_run, mine=True)
-    assert re.fullmatch(r"\d\d-\d\d \d\d:\d\d · MobileNetV2 \(0\.35\) · \d+% right · [^·]+ · this session", label), label
+    pictures = trained_run.record.val_pictures  # a label never shows an accuracy without its pictures
+    assert re.fullmatch(rf"\d\d-\d\d \d\d:\d\d · MobileNetV2 \(0\.35\) · \d+% right \({pictures} pictures\) · "
+                        r"[^·]+ · this session", label), label
+
+
+def test_a_headline_accuracy_says_how_many_pictures_and_where_it_likely_lies():
+    from types import SimpleNamespace
+
+    from studio.words import accuracy_text, interval_text, measured_on, near_copies_words
+    from tlcore.runs.record import RunRecord
+
+    assert accuracy_text(20 / 24, 24) == "83% right on 24 pictures (likely 64–93%)"
+    assert accuracy_text(1.0, 6, what="validation pictures") == "100% right on 6 validation pictures (likely 61–100%)"
+    assert accuracy_text(20 / 24, 24, short=True) == "83% right (24 pictures)"
+    assert (interval_text(None, 24), interval_text(0.5, 0), accuracy_text(None, 0)) == ("", "", "not measured")
+    assert (measured_on(1.0, 6), measured_on(None, 0)) == ("6 pictures · likely 61–100%", "—")
+    # Frames of one camera burst on both sides of the split: the number flatters, and the words say so first.
+    burst = RunRecord("r", "mobilenet_v2_035", "MobileNetV2", "imagenet", "ImageNet", 96, ("a", "b"),
+                      val_accuracy=1.0, val_pictures=12, val_near_copies=12)
+    assert burst.validation_too_kind and near_copies_words(burst).startswith("12 of its 12 validation pictures are "
+                                                                             "near-copies of training pictures")
+    assert near_copies_words(SimpleNamespace(validation_too_kind=False)) == ""
+    assert burst.replace(val_near_copies=2).validation_too_kind is False  # a few look-alikes change little
+
+
+def test_a_run_counts_validation_pictures_with_a_near_copy_among_the_training_ones():
+    """A camera burst split in two: every validation frame has a twin in training; drawn shapes do not."""
+    from types import SimpleNamespace
+
+    from tlcore.runs.run import _near_copies
+
+    trainer = SimpleNamespace(train_indices_=np.array([0, 1, 2, 3]), val_indices_=np.array([4, 5, 6]))
+    burst = SimpleNamespace(look_hashes=np.array([7, 7, 7, 0xFF00, 0xFF01, 7, 0xFFFF_FFFF_0000_0000], dtype=np.uint64))
+    assert _near_copies(trainer, burst) == 2  # 0xFF01 is 0xFF00 but one bit; the last differs from all in 32+ bits
+
+
+def test_a_weights_file_is_never_called_the_students_own(monkeypatch, tmp_path):
+    """In a class the teacher added the weights file: a student told "your weights file" looks
+    for a file they never had."""
+    from app_pages.train import training_words
+    from tlcore.data import load_demo
+
+    settings = TrainingSettings(backbone="mobilenet_v2_035", weights=str(tmp_path / "mobilenet_v2_035.weights.h5"))
+    demo = load_demo(image_size=32)
+    monkeypatch.setenv("TLCORE_MODE", "classroom")
+    words = training_words(settings, demo, "Shapes")
+    assert "the weights file added on the teacher's computer \\(mobilenet\\_v2\\_035\\.weights\\.h5\\)" in words
+    monkeypatch.delenv("TLCORE_MODE")
+    assert "the weights file added on this computer" in training_words(settings, demo, "Shapes")
+    from tlcore.runs.record import RunRecord
+
+    record = RunRecord("r", "mobilenet_v2_035", "MobileNetV2", "file", "File: x.h5", 96, ("a", "b"))
+    assert record.short_weights == "weights file"
 
 
 def test_long_sentences_in_big_cards_get_smaller_type(monkeypatch):
@@ -614,6 +769,16 @@ def test_long_sentences_in_big_cards_get_smaller_type(monkeypatch):
     widgets.result_card("The model says", UNFAMILIAR_WORDS, tone="warn")
     widgets.result_card("The model says", "sunflower", tone="good")
     assert 'class="tl-card warn wordy"' in drawn[0] and "wordy" not in drawn[1]
+
+
+def test_the_fine_tuning_mark_is_never_cut_off():
+    """On two lines, on the side of its line with more room: a late start put it past a phone's
+    300-px chart ("fine-tuning sta")."""
+    from studio.figures import curve_figure
+
+    late, early = (curve_figure({"accuracy": [0.5] * 11}, "accuracy", 11, start).layout.annotations[0]
+                   for start in (8, 2))
+    assert (late.text, late.xanchor, early.xanchor) == ("fine-tuning<br>starts", "right", "left")
 
 
 def test_epoch_numbers_stay_upright_and_few():
@@ -631,7 +796,7 @@ def test_test_page_live_tab_without_a_browser_camera(trained_run):
 
     at = open_page("test", tl_selected_run=str(trained_run.path))
     assert "The camera turns on only while this tab is open." in texts(at)
-    at.session_state["test_tabs"] = ":material/videocam: Live camera"
+    at.session_state["test_tabs"] = ":material/photo_camera: Camera"
     at.run()
     assert not at.exception
     page = texts(at)
@@ -653,6 +818,62 @@ def test_runs_page_lists_runs_and_picks_the_one_to_test(trained_run, folders):
     at.button(key="runs_use").click().run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Test your model"]
+
+
+def cloned_run(run, folders, name: str, **changes):
+    """A copy of ``run`` in the workspace under ``name`` (newer than every real run), its run.json
+    changed by ``changes``; remove it when done (the workspace is the module's)."""
+    import shutil
+
+    target = folders["workspace"] / name
+    shutil.copytree(run.path, target)
+    record = json.loads((target / "run.json").read_text())
+    record.update(changes)
+    (target / "run.json").write_text(json.dumps(record))
+    return target
+
+
+def test_test_page_says_an_imported_model_has_no_held_back_pictures(trained_run, folders):
+    import shutil
+
+    from app_pages.test import HELD_BACK_TAB, IMPORTED_WORDS
+
+    imported = cloned_run(trained_run, folders, "20990101-000000-imported", imported=True, validation=[],
+                          val_accuracy=None, val_pictures=0, settings=None)
+    shutil.rmtree(imported / "validation", ignore_errors=True)
+    try:
+        at = open_page("test", tl_selected_run=str(imported), test_tabs=HELD_BACK_TAB)
+        assert not at.exception
+        assert IMPORTED_WORDS in texts(at)
+        assert "The validation pictures were held back" not in texts(at)
+        assert [b for b in at.button if b.key == "test_held_back"] == []  # no "Try 6 of them" that does nothing
+    finally:
+        shutil.rmtree(imported)
+
+
+def test_runs_page_shows_what_matters_first_and_runs_with_the_same_curves(trained_run, folders):
+    """At 1280 px what tells runs apart, then blocks, epochs and time, before the wide columns; runs
+    trained alike draw one line, so the later ones are dashed and the page says why."""
+    import shutil
+
+    twins = [cloned_run(trained_run, folders, f"20990101-00000{n}-mobilenet_v2_035", created=f"2099-01-01T00:00:0{n}")
+             for n in (1, 2)]
+    try:
+        at = open_page("runs")
+        assert not at.exception
+        table = at.dataframe[0].value
+        assert list(table.columns) == ["Trained", "Network", "Weights", "Accuracy", "Likely", "Blocks", "Epochs",
+                                       "Time", "Ended", "Picture set", "Pictures", "Notes"]
+        record = trained_run.record
+        assert list(table["Accuracy"])[-1] == f"{record.val_accuracy:.0%} ({record.val_pictures} pictures)"
+        assert re.fullmatch(r"\d+–\d+%", list(table["Likely"])[-1])
+        at.multiselect(key="runs_compare").set_value([str(twin) for twin in twins] + [str(trained_run.path)]).run()
+        assert "3 models have the same curves" in texts(at)  # the twins and the run they copy
+        for chart in (json.loads(c.proto.spec) for c in at.get("plotly_chart")):
+            assert [trace["line"]["dash"] for trace in chart["data"]] == ["solid", "dash", "dot"]
+    finally:
+        for twin in twins:
+            shutil.rmtree(twin)
 
 
 def test_runs_page_never_shows_a_student_the_servers_folder(monkeypatch, folders):
@@ -743,8 +964,8 @@ def test_data_page_names_skipped_folders_and_notes():
     assert not at.exception
     page = texts(at)
     assert "Read 8 pictures in 2 classes. 2 folders were skipped" in page
-    assert "The folder __MACOSX/ was skipped: it holds the extra files macOS adds to zip files" in page
-    assert "The folder .hidden/ was skipped: hidden folders" in page
+    assert "The folder __MACOSX/ was skipped. It holds the extra files macOS adds to zip files" in page
+    assert "The folder .hidden/ was skipped. Hidden folders" in page
     assert "cats/twin_0.png and cats/twin_1.png look nearly the same" in page
     assert any(e.label.startswith("Worth a look (1 note") for e in at.expander)
 

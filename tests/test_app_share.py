@@ -101,6 +101,11 @@ def test_evaluate_page_shows_the_runs_own_evaluation(trained_run):
     assert shown.accuracy == expected.accuracy
     assert card_values(at)["Right answers"] == [f"{expected.accuracy:.0%}"]
     assert card_values(at)["Pictures checked"] == [str(len(expected))]
+    from studio.words import interval_text  # the headline says where it likely lies on new pictures
+
+    right = int(np.trace(expected.confusion))
+    assert f"{right} of {len(expected)} pictures · {interval_text(expected.accuracy, len(expected))}" in \
+        "\n".join(str(m.value) for m in at.markdown).replace("<wbr>", "")
 
     matrix = next(c for c in charts(at) if c["data"][0]["type"] == "heatmap")
     assert matrix["data"][0]["z"] == expected.confusion.tolist()
@@ -157,7 +162,7 @@ def test_evaluate_page_on_an_uploaded_zip_says_which_folders_do_not_match(traine
     assert len(evaluation) == 5  # 3 circles (folder "Circle") + 2 squares; hexagon and broken.jpg left out
     assert evaluation.true_labels.tolist() == [0, 0, 0, 1, 1]
     assert card_values(at)["Pictures checked"] == ["5"]
-    assert "broken.jpg is not a picture" in texts(at)
+    assert "broken.jpg was skipped. It is not a picture." in texts(at)
     assert "No pictures for: triangle." in texts(at)
 
 
@@ -230,7 +235,8 @@ def test_share_page_makes_the_bundle_zip_on_demand(trained_run):
     at.button(key="share_make_bundle").click().run()
     assert not at.exception
     assert [b.label.startswith("Download the zip") for b in at.download_button] == [True]
-    assert "python predict.py picture.jpg" in texts(at)
+    assert "python predict.py picture.jpg` (needs Python with TensorFlow (with Keras 3), numpy and Pillow: " \
+           "`pip install tensorflow pillow`)" in texts(at)  # as the README and the model card say it
     path = at.session_state["share_built"][(str(trained_run.path), "bundle")]["path"]
     assert Path(path).is_relative_to(at.session_state["tl_work_dir"].path)  # the session's own folder
     with zipfile.ZipFile(path) as archive:
@@ -243,14 +249,21 @@ def test_share_page_makes_the_bundle_zip_on_demand(trained_run):
     assert at.session_state["share_built"][(str(trained_run.path), "bundle")]["path"] == path
 
 
-def test_share_page_tflite_reports_agreement_in_plain_words(trained_run):
+def test_share_page_tflite_compares_32_and_8_bit_in_plain_words(trained_run):
     at = open_page("share", tl_selected_run=str(trained_run.path))
-    at.button(key="share_make_tflite_8bit").click().run(timeout=180)
+    at.button(key="share_make_tflite").click().run(timeout=180)
     assert not at.exception
-    report = at.session_state["share_built"][(str(trained_run.path), "tflite-8bit")]["report"]
-    assert report["quantized"] and report["pictures"] == len(trained_run.record.validation)
-    same = round(report["agreement"] * report["pictures"])
-    assert f"same answer as the original model on {same} of {report['pictures']} validation pictures" in texts(at).replace("*", "")
+    exact, small = at.session_state["share_built"][(str(trained_run.path), "tflite-pair")]["reports"]
+    pictures = len(trained_run.record.validation)
+    assert not exact["quantized"] and small["quantized"] and exact["pictures"] == small["pictures"] == pictures
+    assert small["size_bytes"] < exact["size_bytes"] / 2 and exact["ms_per_picture"] > 0 < small["ms_per_picture"]
+    assert exact["accuracy"] == pytest.approx(trained_run.record.val_accuracy, abs=1e-6)  # 32-bit = the model
+    page = texts(at).replace("*", "")
+    right = [f"{r['accuracy']:.0%} ({round(r['accuracy'] * pictures)})" for r in (exact, small)]
+    assert f"| Right on the {pictures} held-back pictures | {right[0]} | {right[1]} |" in page
+    same = [f"{round(r['agreement'] * pictures)} of {pictures}" for r in (exact, small)]
+    assert f"| Same answer as the original model | {same[0]} | {same[1]} |" in page
+    assert re.search(r"The 8-bit file is \d+\.\d× smaller, ", page)
     assert any(b.help.endswith("-8bit.tflite") for b in at.download_button)
 
     at.button(key="share_make_savedmodel").click().run(timeout=180)
@@ -331,7 +344,7 @@ def test_share_page_takes_the_zip_teachable_machine_gives(teachable_machine):
     at.file_uploader(key="share_tm_files").set_value([("keras_model.h5", b"not a model", "application/octet-stream"),
                                                       ("labels.txt", b"0 dog\n1 cat\n", "text/plain")]).run()
     assert not at.exception
-    assert any("could not be imported" in e.value and "keras_model.h5" in e.value for e in at.error)
+    assert any("could not be imported" in e.value and "keras\\_model\\.h5" in e.value for e in at.error)
 
     exported = zip_of({"keras_model.h5": (teachable_machine / "keras_model.h5").read_bytes(),
                        "labels.txt": (teachable_machine / "labels.txt").read_bytes()})
@@ -445,8 +458,8 @@ def test_share_page_refuses_a_lesson_that_writes_outside_the_workspace(folders, 
     at.file_uploader(key="share_project_file").set_value(("lesson.tlproject", lesson, "application/zip")).run()
     assert not at.exception
     assert [re.sub(r"\\(.)", r"\1", e.value) for e in at.error] == [  # Markdown escapes undone
-        "This lesson file is refused: it names a run '../escaped_run' that is not a plain folder name (the name "
-        "holds a slash). Nothing was opened or written."]
+        "This lesson file is refused: it names a run '../escaped_run' that is not a plain folder name. It "
+        "holds a slash. Nothing was opened or written."]
     after = tree(tmp_path / "parent")
     assert after == before, {k: (before.get(k), after.get(k)) for k in set(before) | set(after) if before.get(k) != after.get(k)}
     assert at.session_state["tl_dataset"].class_names == ["circle", "square", "triangle"]  # still the demo

@@ -363,19 +363,68 @@ def test_workspace_that_is_a_file_is_refused_before_training(tmp_path):
      "The weights file 'notes.txt' does not fit MobileNetV2 (0.35, Teachable Machine size) (it is not a Keras "
      "weights file, such as an .h5 or .weights.h5 file). Choose a weights file made for this backbone, "
      "'imagenet', or 'none'."),
-], ids=["out-in-a-file", "out-below-a-file", "import-out-in-a-file", "weights-file-is-text"])
-def test_out_or_weights_that_cannot_be_used_are_one_sentence(command, says, tmp_path):
+    (["train", "{work}/pictures", "--weights", "none", "--out", "{work}/pictures/run"],
+     "--out {work}/pictures/run is inside the pictures folder {work}/pictures, where the run would be read as a "
+     "class of pictures. Choose an --out folder outside {work}/pictures."),
+    (["train", "{work}/pictures", "--backbone", "mobilenet_v2", "--weights", "{w035}"],
+     "The weights file '{w035.name}' is for MobileNetV2 (0.35, Teachable Machine size), not MobileNetV2. Choose "
+     "MobileNetV2 (0.35, Teachable Machine size) to use it, or a weights file made for MobileNetV2, 'imagenet', "
+     "or 'none'."),
+    (["fetch-weights", "mobilenet_v2_035", "--file", "{work}/cut.weights.h5"],
+     "The weights file 'cut.weights.h5' is damaged or cut short (part of it is missing), so it cannot be used. "
+     "Copy or download it again."),
+], ids=["out-in-a-file", "out-below-a-file", "import-out-in-a-file", "weights-file-is-text", "out-in-the-pictures",
+        "weights-for-another-network", "weights-cut-short"])
+def test_out_or_weights_that_cannot_be_used_are_one_sentence(command, says, tmp_path, mobilenet_035_weights):
+    """Refused before TensorFlow loads or a picture is read: a weights file is told by its HDF5 header
+    and how many values it holds (a cut-short one cannot be opened; another network's holds that
+    network's count), never by Keras's or HDF5's words."""
     from tlcore.data import demo_folder
+
+    from bad_inputs import make_classes
 
     if command[0] == "import-tm" and not (TM / "keras_model.h5").is_file():
         pytest.skip(f"needs the Teachable Machine export in {TM}")
     sandbox = Sandbox.make(tmp_path)
     (sandbox.work / "notes.txt").write_text("a file, not a folder")
+    make_classes(sandbox.work / "pictures", {"daisy": 2, "rose": 2})
+    whole = Path(mobilenet_035_weights).read_bytes()
+    (sandbox.work / "cut.weights.h5").write_bytes(whole[: len(whole) // 2])
     outside, inside = sandbox.outside(), sandbox.inside()
-    fill = dict(work=sandbox.work, demo=demo_folder(), tm=TM)
+    fill = dict(work=sandbox.work, demo=demo_folder(), tm=TM, w035=Path(mobilenet_035_weights))
+    started = time.monotonic()
     result = tlcore(*[part.format(**fill) for part in command], env={"TLCORE_WORKSPACE": str(sandbox.workspace)})
     assert (result.returncode, result.stderr.strip()) == (2, "tlcore: error: " + says.format(**fill))
     assert sandbox.outside() == outside and sandbox.inside() == inside
+    if command[0] == "train":
+        assert time.monotonic() - started < 20  # before TensorFlow: no network was built
+
+
+def test_a_workspace_inside_the_pictures_folder_is_refused_before_training(tmp_path):
+    from bad_inputs import make_classes
+
+    sandbox = Sandbox.make(tmp_path)
+    pictures = make_classes(sandbox.work / "pictures", {"daisy": 2, "rose": 2})
+    outside, inside = sandbox.outside(), sandbox.inside()
+    result = tlcore("train", pictures, "--weights", "none", env={"TLCORE_WORKSPACE": str(pictures / "runs")})
+    assert (result.returncode, result.stderr.strip()) == (2, (
+        f"tlcore: error: The workspace {pictures / 'runs'} is inside the pictures folder {pictures}, where runs would "
+        f"be read as classes of pictures. Give --out outside {pictures}, or set TLCORE_WORKSPACE to a folder outside it."))
+    assert sandbox.outside() == outside and sandbox.inside() == inside
+
+
+def test_a_weights_file_for_another_network_is_named_in_the_app_too(tmp_path):
+    """Where the app adds a weights file (Model page, Share page): add_to_library says the same."""
+    from tlcore.backbones import add_to_library, get_backbone
+    from tlcore.backbones.small_cnn import SmallCNN
+
+    SmallCNN(input_shape=(32, 32, 3)).save_weights(tmp_path / "mine.weights.h5")
+    with pytest.raises(ValueError) as caught:
+        add_to_library(get_backbone("mobilenet_v2_035"), tmp_path / "mine.weights.h5")
+    assert str(caught.value) == (
+        "The weights file 'mine.weights.h5' is for Small CNN (no pretraining), not MobileNetV2 (0.35, Teachable "
+        "Machine size). Choose Small CNN (no pretraining) to use it, or a weights file made for MobileNetV2 (0.35, "
+        "Teachable Machine size), 'imagenet', or 'none'.")
 
 
 def test_predicting_a_folder_says_to_give_picture_files(run_folder, tmp_path):

@@ -7,11 +7,10 @@ import zipfile
 
 import pytest
 
-from test_classroom_spaces import png
-from tlcore.classroom.queue import WorkerPool
-from tlcore.classroom.spaces import SpaceError, SpaceStore
+from test_spaces import keep_demo, png, put_pictures
+from tlcore.queue import WorkerPool
+from tlcore.spaces import SpaceError, SpaceStore
 from tlcore.classroom.teacher import clear_class, export_class
-from tlcore.data import demo_folder
 from tlcore.projects import open_project
 from tlcore.settings import TrainingSettings
 
@@ -20,9 +19,9 @@ from tlcore.settings import TrainingSettings
 def classroom(tmp_path):
     store = SpaceStore.in_workspace(tmp_path / "workspace")
     ann, bob = store.create("Ann"), store.create("Bob / Group 2")
-    store.set_pictures(ann.id, demo_folder())
+    keep_demo(store, ann)
     store.save_settings(ann.id, TrainingSettings(backbone="mobilenet_v2_035", epochs=3))
-    store.add_pictures(bob.id, [("bikes", "1.png", png(1))])  # one class: not yet a set
+    put_pictures(bob, [("bikes", "1.png", png(1))])  # one class: not yet a set
     store.solo()
     return store, ann, bob
 
@@ -59,8 +58,8 @@ def test_clearing_is_refused_while_a_training_waits(classroom, tmp_path):
         queue.submit(ann.id, object())  # never starts: the queue is paused
         with pytest.raises(SpaceError) as error:
             clear_class(store, tmp_path / "class.zip", queue)
-        assert str(error.value) == ("1 training(s) are still queued or running; cancel them (or wait until "
-                                    "they end) before clearing the class.")
+        assert str(error.value) == ("1 training is still queued or running; cancel it (or wait until it "
+                                    "ends) before clearing the class.")
         assert len(store.spaces()) == 3 and not (tmp_path / "class.zip").exists()
     finally:
         queue.shutdown(timeout=1)

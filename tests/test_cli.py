@@ -58,7 +58,7 @@ def test_train_then_predict_as_json(two_flowers, shared_weights, tmp_path):
     assert summary["backbone"] == "mobilenet_v2_035" and summary["classes"] == ["daisy", "sunflower"]
     assert 0.5 < summary["val_accuracy"] <= 1.0 and summary["train_seconds"] > 0
     assert summary["skipped"] == 1 and summary["epochs_run"] == 3
-    assert "notes.jpg was skipped: it is not a picture" in result.stderr.replace("daisy/", "")
+    assert "notes.jpg was skipped. It is not a picture" in result.stderr.replace("daisy/", "")
     assert (out / "model.keras").is_file() and (out / "labels.txt").read_text().split() == ["daisy", "sunflower"]
 
     pictures = [sorted((two_flowers / "sunflower").glob("*.jpg"))[0], two_flowers / "daisy" / "notes.jpg"]
@@ -69,7 +69,7 @@ def test_train_then_predict_as_json(two_flowers, shared_weights, tmp_path):
     assert answers[1]["top"] is None and "not a picture" in answers[1]["error"]
     assert result.returncode == 1  # one picture could not be read
     lines = tlcore("predict", out, *pictures).stdout.strip().splitlines()
-    assert lines[0].startswith(f"{pictures[0]}: ") and lines[1] == f"{pictures[1]} is not a picture."
+    assert lines[0].startswith(f"{pictures[0]}: ") and lines[1] == f"{pictures[1]} cannot be used. It is not a picture."
 
 
 @pytest.mark.parametrize("args, words", [

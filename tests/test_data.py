@@ -95,7 +95,7 @@ def test_truncated_jpeg_is_damaged(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(UnreadablePicture) as caught:
         load_picture(path, 64)
-    assert caught.value.reason == "is damaged or cut short"
+    assert caught.value.reason == "It is damaged or cut short."
     with pytest.raises(UnreadablePicture):
         open_rgb(path)
 
@@ -105,7 +105,7 @@ def test_text_named_jpg_is_not_a_picture(tmp_path):
     path.write_text("just some words, not pixels\n")
     with pytest.raises(UnreadablePicture) as caught:
         load_picture(path, 64)
-    assert caught.value.reason == "is not a picture"
+    assert caught.value.reason == "It is not a picture."
     with pytest.raises(UnreadablePicture, match="is empty"):
         load_picture(b"", 64)
 
@@ -197,7 +197,7 @@ def test_pixel_limit_and_minimum_side(tmp_path):
     noise_picture(4, (20, 10)).save(path)
     with pytest.raises(UnreadablePicture) as caught:
         load_picture(path, 8, max_pixels=100)
-    assert caught.value.reason == "is too large (20×10 pixels; the limit is 100)"
+    assert caught.value.reason == "It is too large (20×10 pixels; the limit is 100 pixels)."
     with pytest.raises(UnreadablePicture, match=r"is too small \(20×10 pixels; at least 32×32"):
         load_picture(path, 8, min_side=32)
 
@@ -205,7 +205,7 @@ def test_pixel_limit_and_minimum_side(tmp_path):
     Image.new("L", (8000, 7000)).save(big, "PNG")  # 56 million pixels: over the default
     with pytest.raises(UnreadablePicture) as caught:
         load_picture(big.getvalue(), 8)
-    assert caught.value.reason == "is too large (8000×7000 pixels; the limit is 50 million)"
+    assert caught.value.reason == "It is too large (8000×7000 pixels; the limit is 50 million pixels)."
 
 
 def test_to_array_is_teachable_machine_fit_and_deterministic(tmp_path):
@@ -267,7 +267,7 @@ def test_read_folder_lists_classes_and_reports_loose_files(tmp_path):
     ]
     assert listing.files[1].class_name == "daisy"
     assert listing.files[1].path == tmp_path / "daisy" / "more" / "deeper" / "d.jpg"
-    assert listing.skipped == [SkippedFile("loose.jpg", "is not inside a class folder")]
+    assert listing.skipped == [SkippedFile("loose.jpg", "It is not inside a class folder.")]
 
 
 def test_one_wrapping_folder_is_descended(tmp_path):
@@ -289,18 +289,18 @@ def test_bad_files_are_skipped_with_reasons_and_loading_goes_on(tmp_path):
 
     dataset = ImageDataset.from_folder(tmp_path, image_size=32)
     reasons = skipped_reasons(dataset.report)
-    assert reasons["daisy/notes.jpg"] == "is not a picture"
-    assert reasons["daisy/cut.jpg"] == "is damaged or cut short"
-    assert reasons["rose/tiny.png"] == "is too small (10×10 pixels; at least 32×32 are needed)"
-    assert reasons["daisy/daisy_0.jpg"] == "is an exact copy of daisy/again.jpg"  # "again" sorts first
-    assert reasons["rose/stray.jpg"].startswith("is an exact copy of daisy/daisy_1.jpg")
+    assert reasons["daisy/notes.jpg"] == "It is not a picture."
+    assert reasons["daisy/cut.jpg"] == "It is damaged or cut short."
+    assert reasons["rose/tiny.png"] == "It is too small (10×10 pixels; at least 32×32 are needed)."
+    assert reasons["daisy/daisy_0.jpg"] == "It is an exact copy of daisy/again.jpg."  # "again" sorts first
+    assert reasons["rose/stray.jpg"].startswith("It is an exact copy of daisy/daisy_1.jpg")
     assert "class 'daisy'" in reasons["rose/stray.jpg"]
     assert set(reasons) == {"daisy/notes.jpg", "daisy/cut.jpg", "rose/tiny.png",
                             "daisy/daisy_0.jpg", "rose/stray.jpg"}
     assert dataset.counts == {"daisy": 3, "rose": 4}
     assert dataset.report.counts == {"daisy": 3, "rose": 4} and dataset.report.total == 7
     assert "rose/wide.png" in dataset.names
-    assert "daisy/cut.jpg was skipped: it is damaged or cut short." in dataset.report.problems()
+    assert "daisy/cut.jpg was skipped. It is damaged or cut short." in dataset.report.problems()
     assert "Class 'daisy' has only 3 pictures; 10 or more per class work better." in dataset.report.warnings
 
 
@@ -327,14 +327,14 @@ def test_class_with_one_usable_picture_is_an_error_naming_it(tmp_path):
     with pytest.raises(DatasetError) as caught:
         ImageDataset.from_folder(tmp_path, image_size=32)
     assert str(caught.value) == "Class 'tulip' has 1 usable picture; every class needs at least 2."
-    assert skipped_reasons(caught.value.report) == {"tulip/broken.jpg": "is not a picture"}
+    assert skipped_reasons(caught.value.report) == {"tulip/broken.jpg": "It is not a picture."}
 
 
 def test_report_round_trips_and_warns_about_balance():
-    report = DatasetReport.build({"daisy": 40, "rose": 3}, [SkippedFile("rose/a.jpg", "is not a picture")])
+    report = DatasetReport.build({"daisy": 40, "rose": 3}, [SkippedFile("rose/a.jpg", "It is not a picture.")])
     assert report.warnings[0] == "Class 'rose' has only 3 pictures; 10 or more per class work better."
     assert "unbalanced" in report.warnings[1] and "'daisy'" in report.warnings[1]
-    assert report.problems()[0] == "rose/a.jpg was skipped: it is not a picture."
+    assert report.problems()[0] == "rose/a.jpg was skipped. It is not a picture."
     assert DatasetReport.from_dict(report.to_dict()) == report
     assert DatasetReport.build({"a": 12, "b": 30}, []).warnings == []
 
@@ -430,7 +430,7 @@ def test_zip_with_wrapping_folder_and_clutter(tmp_path):
     dataset = ImageDataset.from_zip(data, tmp_path / "work", image_size=32)
     assert dataset.counts == {"daisy": 2, "rose": 2}
     # named as the pictures are, without the wrapping folder
-    assert dataset.report.skipped == [SkippedFile("rose/notes.txt", "is not a picture")]
+    assert dataset.report.skipped == [SkippedFile("rose/notes.txt", "It is not a picture.")]
     assert [f.name for f in dataset.report.folders] == ["__MACOSX", ".hidden"]
     assert dataset.report.problems()[-1].startswith("Class 'rose'")
     assert sorted(dataset.names) == ["daisy/a.JPG", "daisy/b.jpeg", "rose/c.JPG", "rose/d.png"]
@@ -496,7 +496,7 @@ def test_zip_size_limit_counts_only_what_is_unpacked(tmp_path):
     unpacked = unpack_zip(data, tmp_path / "dest", max_total_bytes=limit, max_picture_bytes=20_000)
     assert all_files(tmp_path / "dest") == {"daisy/0.jpg", "daisy/1.jpg", "daisy/2.jpg"}
     assert [f.sentence() for f in unpacked.skipped] == [
-        "daisy/film.mp4 was skipped: it is 50.0 kB, more than the 20.0 kB a picture may be; it was not unpacked."]
+        "daisy/film.mp4 was skipped. It is 50.0 kB, more than the 20.0 kB a picture may be; it was not unpacked."]
     # One byte over the limit: the message shows enough decimals to tell the two sizes apart.
     total = limit - 100
     with pytest.raises(UnsafeArchiveError) as caught:
@@ -587,7 +587,7 @@ def test_real_flowers5_loads(flowers):
     )
     # flowers5 really holds a few byte-identical files (3 of 1500); they are the only skips.
     reasons = [s.reason for s in dataset.report.skipped]
-    assert all(reason.startswith("is an exact copy of") for reason in reasons)
+    assert all(reason.startswith("It is an exact copy of") for reason in reasons)
     assert len(reasons) <= 5 and dataset.report.total + len(reasons) == 1500
     assert dataset.pixels().shape == (len(dataset), 64, 64, 3)
 
@@ -614,8 +614,8 @@ def test_peak_memory_does_not_grow_with_big_non_pictures(tmp_path):
                             capture_output=True, text=True, cwd=IMAGEFILE_SOURCE.parents[2])
     measured = json.loads(result.stdout)
     assert measured["peak_kb"] * 1024 < 1 << 30, f"peak RSS {measured['peak_kb'] / 1024:.0f} MB"
-    assert "daisy/lesson video.mp4 was skipped: it is 1.1 GB, more than the 50.0 MB a picture may be." in measured["problems"]
-    assert "rose/disk.img was skipped: it is not a picture." in measured["problems"]
+    assert "daisy/lesson video.mp4 was skipped. It is 1.1 GB, more than the 50.0 MB a picture may be." in measured["problems"]
+    assert "rose/disk.img was skipped. It is not a picture." in measured["problems"]
 
 
 # ---- names ------------------------------------------------------------------------------------
@@ -624,11 +624,11 @@ def test_peak_memory_does_not_grow_with_big_non_pictures(tmp_path):
 def test_name_check_and_safe_name_agree():
     assert name_problem("Daisy flowers") is None and name_problem("..daisy") is None
     assert name_problem("Löwenzahn") is None and is_safe_name("a" * 120)
-    assert name_problem("..") == "leads outside its folder" and name_problem("") == "is not a name"
-    assert name_problem("a/b") == name_problem("a\\b") == "holds a slash"
-    assert name_problem("a" * 121) == "is too long (121 characters; at most 120 can be used)"
-    assert name_problem("花" * 90) == "is too long (90 characters; at most 120 can be used)"  # 270 bytes
-    assert name_problem("lpt1.txt") == "is a name Windows keeps for a device"
+    assert name_problem("..") == "It leads outside its folder." and name_problem("") == "It is not a name."
+    assert name_problem("a/b") == name_problem("a\\b") == "It holds a slash."
+    assert name_problem("a" * 121) == "It is too long (121 characters; at most 120 can be used)."
+    assert name_problem("花" * 90) == "It is too long (90 characters; at most 120 can be used)."  # 270 bytes
+    assert name_problem("lpt1.txt") == "It is a name Windows keeps for a device."
     for text in ["../../etc/passwd", "...", " daisy. ", "CON", "花" * 200 + ".jpeg", "a\x00b", "tulip?",
                  ".hidden", "x" * 500 + ".jpeg", "Ünïcödé  name"]:
         assert is_safe_name(safe_name(text)), text
@@ -653,7 +653,7 @@ def _no_decoding(monkeypatch):
 
 def test_without_reuses_pixels_and_rewrites_the_report(loaded_with_skips, monkeypatch):
     data = loaded_with_skips
-    assert skipped_reasons(data.report)["dog/stray.jpg"].startswith("is an exact copy of cat/cat_0.jpg")
+    assert skipped_reasons(data.report)["dog/stray.jpg"].startswith("It is an exact copy of cat/cat_0.jpg")
     _no_decoding(monkeypatch)
 
     smaller = data.without(class_names=["fox"], names=["cat/cat_3.jpg"])
@@ -666,7 +666,7 @@ def test_without_reuses_pixels_and_rewrites_the_report(loaded_with_skips, monkey
 
     no_cats = data.without(names=["cat/cat_0.jpg"])
     assert skipped_reasons(no_cats.report)["dog/stray.jpg"] == (
-        "is an exact copy of cat/cat_0.jpg, which was taken out of the set; load the pictures again to use this one"
+        "It is an exact copy of cat/cat_0.jpg, which was taken out of the set; load the pictures again to use this one."
     )
     no_dogs = data.without(class_names=["dog"])
     assert no_dogs.class_names == ["cat", "fox"] and no_dogs.report.skipped == []
@@ -694,7 +694,7 @@ def test_renamed_reuses_pixels_and_keeps_the_report_honest(loaded_with_skips, mo
     order = [data.paths.index(p) for p in renamed.paths]
     assert np.array_equal(renamed.pixels(40), data.pixels(40)[order])
     assert skipped_reasons(renamed.report)["dog/stray.jpg"] == (
-        "is an exact copy of kitten/cat_0.jpg, which is in class 'kitten'; a picture can only teach one class"
+        "It is an exact copy of kitten/cat_0.jpg, which is in class 'kitten'; a picture can only teach one class."
     )
     assert renamed.fingerprint != data.fingerprint
     assert data.renamed({"cat": "cat"}).fingerprint == data.fingerprint
@@ -705,9 +705,9 @@ def test_renamed_reuses_pixels_and_keeps_the_report_honest(loaded_with_skips, mo
         data.renamed({"cat": "Dog"})
     assert str(caught.value) == ("The classes 'cat' and 'dog' would both be called 'Dog'; choose another name "
                                  "(names that differ only in capitals count as the same).")
-    with pytest.raises(ValueError, match=r"The class name 'a/b' cannot be used: it holds a slash. Choose another name."):
+    with pytest.raises(ValueError, match=r"The class name 'a/b' cannot be used. It holds a slash. Choose another name."):
         data.renamed({"cat": "a/b"})
-    with pytest.raises(ValueError, match="it starts with a dot, which would hide it"):
+    with pytest.raises(ValueError, match="It starts with a dot, which would hide it."):
         data.renamed({"cat": ".cat"})
     with pytest.raises(ValueError, match="There is no class 'wolf'"):
         data.renamed({"wolf": "dog"})
@@ -715,13 +715,13 @@ def test_renamed_reuses_pixels_and_keeps_the_report_honest(loaded_with_skips, mo
 
 def test_report_round_trips_with_folders_notes_and_copies():
     report = DatasetReport.build(
-        {"a": 12, "b": 12}, [SkippedFile("b/x.jpg", "is an exact copy of a/x.jpg", "a/x.jpg")],
-        [SkippedFolder(".git", "hidden folders (their names start with a dot) are left out")],
+        {"a": 12, "b": 12}, [SkippedFile("b/x.jpg", "It is an exact copy of a/x.jpg.", "a/x.jpg")],
+        [SkippedFolder(".git", "Hidden folders (their names start with a dot) are left out.")],
         ["a warning"], ["a note"],
     )
     assert report.problems() == [
-        "b/x.jpg was skipped: it is an exact copy of a/x.jpg.",
-        "The folder .git/ was skipped: hidden folders (their names start with a dot) are left out.",
+        "b/x.jpg was skipped. It is an exact copy of a/x.jpg.",
+        "The folder .git/ was skipped. Hidden folders (their names start with a dot) are left out.",
         "a warning", "a note",
     ]
     assert DatasetReport.from_dict(report.to_dict()) == report
@@ -756,9 +756,9 @@ def test_added_pictures_decode_only_the_new_files(tmp_path, monkeypatch):
     np.testing.assert_array_equal(bigger.pixels()[:6], base.pixels())
     assert [bigger.class_names[l] for l in bigger.labels[:6]] == ["ants"] * 3 + ["bees"] * 3
     problems = bigger.report.problems()
-    assert "bees/again.jpg was skipped: it is an exact copy of ants/ants_0.jpg, which is in class 'ants'; " \
+    assert "bees/again.jpg was skipped. It is an exact copy of ants/ants_0.jpg, which is in class 'ants'; " \
            "a picture can only teach one class." in problems
-    assert "bees/notes.jpg was skipped: it is not a picture." in problems
+    assert "bees/notes.jpg was skipped. It is not a picture." in problems
 
 
 def test_added_pictures_keep_their_own_names(tmp_path):

@@ -7,11 +7,10 @@ answer) → reload the browser → Runs (the run is still listed) → Evaluate �
 Also: every page opened by its own URL shows our navigation, and the Train page's first screen
 fits a projector before any training.
 
-A full-page screenshot of each page goes to the test's tmp_path; with
-TLCORE_UPDATE_SCREENSHOTS=1 also to docs/screenshots/ (the README's pictures).
+A full-page screenshot of each page goes to the test's tmp_path (the README's pictures, from a
+bigger lesson, are made by docs/screenshots/make.py).
 
     python -m pytest tests/test_e2e.py -q -x -s
-    TLCORE_UPDATE_SCREENSHOTS=1 python -m pytest tests/test_e2e.py -q -x -s
 
 Nothing reaches the network. With ../shared (real flower photos and MobileNetV2 0.35 weights)
 the run is realistic; without it, drawn pictures are trained from scratch at 96 px.
@@ -58,7 +57,6 @@ ROOT = Path(__file__).resolve().parents[1]
 from conftest import FLOWERS, SHARED_WEIGHTS  # noqa: E402  (the one place ../shared is named)
 CLASSES = ("daisy", "sunflower", "rose")
 PER_CLASS = 12
-DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 TRAIN_TIMEOUT_S = 180
 STEP_TIMEOUT_MS = 90_000  # one page's script run (the first TensorFlow import is on the Model page)
 
@@ -123,10 +121,8 @@ def material(tmp_path):
 
 @pytest.fixture
 def shots(tmp_path):
-    """Where screenshots go: always tmp_path/screenshots; docs/screenshots when asked to update them."""
+    """Where screenshots go: tmp_path/screenshots."""
     folders = [tmp_path / "screenshots"]
-    if os.environ.get("TLCORE_UPDATE_SCREENSHOTS") == "1":
-        folders.append(DOCS_SCREENSHOTS)
 
     def take(page, name: str) -> None:
         screenshot_full(page, [folder / f"{name}.png" for folder in folders])
@@ -207,6 +203,7 @@ def learn(page, url, shots) -> None:
     assert re.search(r"/(learn)?$", page.url), page.url
     page.get_by_role("heading", level=1).first.wait_for()
     assert "transfer learning" in main_text(page).lower()
+    page.get_by_test_id("stGraphVizChart").first.wait_for(timeout=STEP_TIMEOUT_MS)  # drawn after the heading
     assert page.get_by_test_id("stGraphVizChart").count() == 1, "the idea-in-one-picture diagram is missing"
     fail_on_error(page)
     settle(page)
@@ -234,7 +231,7 @@ def model(page, material, shots) -> None:
     go_to(page, "Model", timeout_ms=STEP_TIMEOUT_MS)
     widget(page, "model_backbone").get_by_text("MobileNetV2 (0.35", exact=False).click()
     wait_rerun(page, STEP_TIMEOUT_MS)
-    weights = "Weights file you added" if material["real"] else "None — from scratch"
+    weights = "Weights file added" if material["real"] else "None — from scratch"
     widget(page, "model_weights").get_by_text(weights, exact=False).click()
     wait_rerun(page, STEP_TIMEOUT_MS)
     assert widget(page, "model_weights").get_by_role("radio", name=re.compile(weights), checked=True).count() == 1, \
@@ -405,6 +402,43 @@ def test_every_page_opens_by_its_own_url(studio_url, browser):
             status = page.locator(".st-key-sidebar_status").inner_text()
             assert "Pictures:" in status, (entry.name, status)
             assert page.get_by_role("heading", level=1).count() >= 1, entry.name
+    finally:
+        page.close()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_a_phone_reaches_every_page_and_sees_whole_tab_labels(studio_url, browser):
+    """At 390×844 Streamlit folds its sidebar behind ">>": the row of links above each page reaches
+    every page, and the Data page's Camera tab is whole (it showed "Ca›"). At 1280×720 the row is
+    hidden (the sidebar lists the pages) and takes no room."""
+    from studio.navigation import PAGES
+
+    titles = [entry.title for entry in PAGES]
+    page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page.goto(f"{studio_url}/data")
+        wait_idle(page, STEP_TIMEOUT_MS)
+        settle(page)
+        fail_on_error(page)
+        links = widget(page, "page_bar").get_by_test_id("stPageLink-NavLink")
+        assert [re.sub(r"^\S+\s+", "", text.strip()) for text in links.all_inner_texts()] == titles
+        for link in links.all():
+            box = link.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], link.inner_text()
+        camera = page.get_by_role("tab", name=re.compile("Camera"))
+        box = camera.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+        assert camera.evaluate("(tab) => tab.scrollWidth <= tab.clientWidth"), "the Camera tab's label is cut"
+        links.filter(has_text="Train").first.click()
+        page.wait_for_url(re.compile(r"/train(\?.*)?$"), timeout=STEP_TIMEOUT_MS)
+        wait_rerun(page, STEP_TIMEOUT_MS)
+        page.get_by_role("heading", name="Train", level=1).wait_for()
+        page.set_viewport_size({"width": 1280, "height": 720})
+        settle(page)
+        assert not widget(page, "page_bar").is_visible()
+        assert outside_viewport(page, TRAIN_FIRST_SCREEN) == {}
     finally:
         page.close()
 

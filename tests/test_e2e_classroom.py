@@ -1,7 +1,8 @@
-"""A class in real Chromium against `tlcore classroom` (HTTPS with its own certificate):
-two students join by name, both press Start, one waits in line while the other trains, a
+"""A class in real Chromium against `tlcore classroom` (HTTPS with its own certificate, a class
+task): two students join by name, both press Start, one waits in line while the other trains, a
 refresh during training finds the live training again, and the teacher's page (behind its
-code) lists both spaces, projects a leaderboard and shows a QR code that holds the join URL.
+code) lists both spaces, projects a leaderboard, shows a QR code that holds the join URL, and
+runs the swap test (in the background) to a grid of one row and one column per group.
 The first student's ImageNet weights come from a slow weights server on the school network
 (TLCORE_WEIGHTS_URL), with a progress bar; the second uses the weights file the teacher added.
 
@@ -38,7 +39,8 @@ from conftest import SHARED_WEIGHTS  # noqa: E402  (the one place ../shared is n
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
-CODE = "PLANTS-2024"
+CODE = "K7QM-4TZP"
+TASK = "circle, square, triangle"  # the built-in demo's classes: every student's model shares them
 PROJECTOR = {"width": 1280, "height": 720}
 STEP_MS = 120_000
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -102,7 +104,7 @@ def classroom_server(base: Path, weights_url: str):
            "TLCORE_WEIGHTS_URL": weights_url, "TLCORE_PUBLIC_WEIGHTS": "off"}
     log = open(base / "classroom.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "tlcore", "classroom", "--port", str(port), "--teacher-code",
-                                CODE, "--workers", "1", "--address", "127.0.0.1"],
+                                CODE, "--workers", "1", "--address", "127.0.0.1", "--task", TASK],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     cert = base / "workspace" / "classroom" / "tls" / "classroom-cert.pem"
     url = f"https://127.0.0.1:{port}/"
@@ -167,7 +169,7 @@ def test_a_class_trains_through_one_line_and_the_teacher_sees_it(tmp_path, share
             join(ana, url, "Ana")
             join(ben, url, "Ben")
             choose_a_small_network(ana, "ImageNet (pretrained")  # not on this computer yet: downloads
-            choose_a_small_network(ben, "Weights file you added")
+            choose_a_small_network(ben, "Weights file added")
             start(ana)
             ana.get_by_text(re.compile(r"Downloading the ImageNet weights .*MB")).wait_for(timeout=STEP_MS)
             start(ben)
@@ -187,11 +189,12 @@ def test_a_class_trains_through_one_line_and_the_teacher_sees_it(tmp_path, share
             teacher.get_by_label("Teacher code").fill(CODE)
             teacher.get_by_role("button", name="Open the teacher's page").click()
             teacher.get_by_text("The class: 2 spaces").wait_for(timeout=STEP_MS)
-            teacher.get_by_text("Leaderboard: best validation accuracy").wait_for(timeout=STEP_MS)
+            teacher.get_by_text("Leaderboard · surest first").wait_for(timeout=STEP_MS)
             settle(teacher)
             qr_code = teacher.get_by_role("img", name="Scan to join").or_(
                 teacher.locator("[data-testid='stImage'] img")).first
             assert decoded_qr(qr_code.screenshot()) == [url]
+            swap_test_grid(teacher, tmp_path)
             teacher.set_viewport_size({"width": 1280, "height": 1700})  # the whole page, for a look
             settle(teacher)
             teacher.screenshot(path=str(tmp_path / "teacher.png"))
@@ -209,6 +212,26 @@ def test_a_class_trains_through_one_line_and_the_teacher_sees_it(tmp_path, share
     runs = {space: [p.name for p in (tmp_path / "workspace" / "spaces" / space / "runs").iterdir()]
             for space in spaces if space != "solo"}
     assert len(runs) == 2 and all(len(folders) == 1 for folders in runs.values()), runs
+
+
+def swap_test_grid(teacher, shots: Path) -> None:
+    """The teacher runs the swap test; its grid's text equivalent ("The numbers") has a row per
+    group's model and a column per group's pictures. Prints the seconds it added to the journey."""
+    started = time.monotonic()
+    widget(teacher, "teacher_swap_run").get_by_role("button").click()
+    teacher.get_by_test_id("stProgress").or_(teacher.get_by_text("The numbers")).first.wait_for(timeout=STEP_MS)
+    teacher.screenshot(path=str(shots / "teacher-swap-running.png"))  # the progress, if still running
+    # the grid is drawn once the background worker has saved it (the only "The numbers" on this page);
+    # its text equivalent is a table whose cells are in the page as an accessible grid
+    teacher.locator("[data-testid='stExpander'] summary", has_text="The numbers").click(timeout=STEP_MS)
+    table = teacher.locator("[data-testid='stExpander']", has_text="The numbers").locator("table[role='grid']")
+    table.wait_for(state="attached", timeout=STEP_MS)
+    headers = table.locator("th").all_text_contents()
+    assert [h for h in headers if h.endswith("'s pictures")] == ["Ana's pictures", "Ben's pictures"], headers
+    assert table.get_attribute("aria-rowcount") == "3"  # the header and a row per group's model
+    assert sorted(table.locator("tbody tr").nth(n).locator("td").first.text_content() for n in (0, 1)) == [
+        "Ana", "Ben"]
+    print(f"\nThe swap test added {time.monotonic() - started:.1f} s to the journey")
 
 
 def decoded_qr(png: bytes) -> list[str]:

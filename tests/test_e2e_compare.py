@@ -3,11 +3,10 @@ upload 36 flower photos, run "How many pictures are enough?" and read its answer
 chart text at least 16 px), then open Understand and see the map of the pictures beside the
 map from random weights, and click a dot to open its picture.
 
-Screenshots at 1280×720 go to the test's tmp_path; with TLCORE_UPDATE_SCREENSHOTS=1 also to
-docs/screenshots/experiments.png and understand.png (the README's pictures).
+Screenshots at 1280×720 go to the test's tmp_path (the README's pictures, from a bigger lesson,
+are made by docs/screenshots/make.py).
 
     python -m pytest tests/test_e2e_compare.py -q -s
-    TLCORE_UPDATE_SCREENSHOTS=1 python -m pytest tests/test_e2e_compare.py -q -s
 
 Nothing reaches the network: the MobileNetV2 0.35 weights file from ../shared is in the weights
 library, as a teacher who added it once on the Model page has it; without ../shared it skips.
@@ -15,7 +14,6 @@ library, as a teacher who added it once on the Model page has it; without ../sha
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 import zipfile
@@ -37,24 +35,19 @@ from conftest import FLOWERS, SHARED_WEIGHTS  # noqa: E402  (the one place ../sh
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 PROJECTOR = {"width": 1280, "height": 720}
 STEP_TIMEOUT_MS = 90_000
 EXPERIMENT_TIMEOUT_MS = 150_000
 MIN_CHART_TEXT_PX = 16
 CLASSES = ("daisy", "rose", "sunflower")
 PER_CLASS = 12
-UPDATE_SCREENSHOTS = os.environ.get("TLCORE_UPDATE_SCREENSHOTS") == "1"
-# Two repeats keep the test short; the README's picture gets three (narrower error bars).
-REPEATS = 3 if UPDATE_SCREENSHOTS else 2
+REPEATS = 2  # keeps the test short
 
 
 def shoot(page, name: str, tmp_path: Path) -> None:
-    """What the projector shows now, to tmp_path and, when asked, to docs/screenshots."""
+    """What the projector shows now, to tmp_path."""
     page.mouse.move(5, 5)  # no hover label in the picture
-    targets = [tmp_path / f"{name}.png"] + ([DOCS_SCREENSHOTS / f"{name}.png"] if UPDATE_SCREENSHOTS else [])
-    for target in targets:
-        page.screenshot(path=str(target))
+    page.screenshot(path=str(tmp_path / f"{name}.png"))
 
 
 def fail_on_error(page) -> None:
@@ -131,6 +124,10 @@ def run_how_many_pictures(page, tmp_path) -> None:
     # 12 a class, 10 of them to learn from: 2, 5 and all 10 pictures per class, each trained REPEATS times.
     planned = f"{3 * REPEATS} trainings (3 choices × {REPEATS} repeats)"
     assert planned in widget(page, "experiments_card_how_many_pictures").inner_text()
+    # the cards count only what will run: the network whose weights are here, from ImageNet and from scratch
+    assert planned in widget(page, "experiments_card_transfer_vs_scratch").inner_text()
+    networks = widget(page, "experiments_card_which_network").inner_text()
+    assert f"{REPEATS} trainings (1 choice × {REPEATS} repeats)" in networks and "Left out" in networks
     clicked = time.monotonic()
     widget(page, "experiments_preset_how_many_pictures").get_by_role("button").click()
     widget(page, "experiments_stop").wait_for(timeout=STEP_TIMEOUT_MS)  # it runs: Stop the rest is offered

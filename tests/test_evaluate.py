@@ -175,7 +175,7 @@ def test_evaluate_run_on_given_files_skips_broken_ones(trained, tmp_path):
     broken.write_text("not a picture")
     evaluation = evaluate_run(run, files[:4] + [broken], labels[:4] + [run.class_names[0]])
     assert len(evaluation) == 4
-    assert evaluation.skipped == [(str(broken), "is not a picture")]
+    assert evaluation.skipped == [(str(broken), "It is not a picture.")]
     indices = [run.class_names.index(label) for label in labels[:4]]
     np.testing.assert_array_equal(evaluation.true_labels, indices)
     with pytest.raises(ValueError, match="not one of the model's classes"):

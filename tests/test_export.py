@@ -40,8 +40,8 @@ def run(demo_run):
 
 
 def run_without_tlcore(script: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    """As a user runs it: their environment (no TF_CPP_MIN_LOG_LEVEL, no TLCORE_VERBOSE), no tlcore."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TF_CPP_MIN_LOG_LEVEL", "TLCORE_VERBOSE")}
     return subprocess.run([sys.executable, "-I", "-c", WITHOUT_TLCORE, script.name, *args],
                           cwd=script.parent, env=env, capture_output=True, text=True, timeout=120)
 
@@ -58,8 +58,13 @@ def test_predict_script_embeds_the_picture_code_and_not_tlcore():
             imports |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             imports.add(node.module.split(".")[0])
-    assert imports <= {"__future__", "argparse", "io", "json", "keras", "numpy", "os", "PIL", "sys",
-                       "pathlib", "typing", "zipfile"}, imports
+    assert imports <= {"__future__", "argparse", "io", "json", "keras", "logging", "numpy", "os", "PIL", "re",
+                       "sys", "pathlib", "tempfile", "typing", "warnings", "zipfile"}, imports
+    # What it needs is said the same way in the script, the model card, the Share page and the README.
+    from tlcore.export.bundle import PREDICT_INSTALL, PREDICT_NEEDS
+
+    assert PREDICT_NEEDS == "TensorFlow (with Keras 3), numpy and Pillow" and PREDICT_NEEDS in script
+    assert f"needs only {PREDICT_NEEDS} (`{PREDICT_INSTALL}`" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_bundle_round_trip_in_a_fresh_python(run, tmp_path):
@@ -90,6 +95,7 @@ def test_bundle_round_trip_in_a_fresh_python(run, tmp_path):
 
     text = run_without_tlcore(folder / "predict.py", str(files[0]))
     assert text.returncode == 0, text.stderr[-3000:]
+    assert text.stderr == ""  # the answers only: no "CUDA error", absl notice or Keras warning before them
     first = run.predict(files[:1])[0]
     assert text.stdout.splitlines()[0].startswith(f"{files[0]}: {first.top} (")
     assert all(name in text.stdout for name in run.class_names)
@@ -104,7 +110,8 @@ def test_model_card_tells_how_it_was_made(run, tmp_path):
                      "Shapes (built-in demo)", f"{record.val_accuracy:.0%}", f"(0 of {record.blocks} blocks)",
                      "Only the new last layer learned", *run.class_names,
                      f"with {record.val_pictures} pictures, one mistake changes it by {100 / record.val_pictures:.1f} points",
-                     f"| Batch size (pictures per step) | 16 |"):
+                     f"| Batch size (pictures per step) | 16 |", "On new pictures like these it is likely ",
+                     "Needs Python with TensorFlow (with Keras 3), numpy and Pillow (`pip install tensorflow pillow`)."):
         assert expected in card, expected
     assert "batch_size_setting" not in card and "with 20 pictures" not in card
 

@@ -178,25 +178,58 @@ def test_the_recorder_converts_only_the_frames_it_keeps_and_checks_its_rate():
 
 
 def test_each_camera_state_gets_its_plain_sentence():
-    from studio.camera_stream import (PROBLEM_DENIED, PROBLEM_INSECURE, PROBLEM_NO_CAMERA, PROBLEM_NO_CAMERA_API,
+    from studio.camera import CameraPath
+    from studio.camera_stream import (WHY_DENIED, WHY_INSECURE, WHY_NO_CAMERA, WHY_NO_CAMERA_API, WHY_NO_WEBRTC,
                                       CameraStatus)
 
     camera = {"id": "", "label": ""}  # before the browser allows cameras, they have no id or name
-    seen = {"secure": True, "api": True, "permission": "prompt", "origin": "http://localhost:8501", "cameras": [camera]}
+    seen = {"secure": True, "api": True, "webrtc": True, "touch": False, "permission": "prompt",
+            "origin": "http://localhost:8501", "cameras": [camera]}
     assert CameraStatus.from_probe(None).problem is None  # not known yet: nothing to say
     assert CameraStatus.from_probe(seen).problem is None
     assert CameraStatus.from_probe(seen).named_cameras == ()
-    assert CameraStatus.from_probe({**seen, "cameras": []}).problem == PROBLEM_NO_CAMERA
-    assert CameraStatus.from_probe({**seen, "permission": "denied"}).problem == PROBLEM_DENIED
-    assert CameraStatus.from_probe({**seen, "api": False}).problem == PROBLEM_NO_CAMERA_API
+    assert CameraStatus.from_probe({**seen, "cameras": []}).problem == WHY_NO_CAMERA
+    assert CameraStatus.from_probe({**seen, "permission": "denied"}).problem == WHY_DENIED
+    assert CameraStatus.from_probe({**seen, "api": False}).problem == WHY_NO_CAMERA_API
+    assert CameraStatus.from_probe({**seen, "webrtc": False}).problem == WHY_NO_WEBRTC
     insecure = CameraStatus.from_probe({**seen, "secure": False, "api": False, "origin": "http://192.168.1.20:8501"})
-    assert insecure.problem == PROBLEM_INSECURE.format(origin="http://192.168.1.20:8501") == (
-        "Cameras work only on this computer's own address or over HTTPS: open the classroom link (https://…) "
-        "instead of http://192.168.1.20:8501, or use the camera on the computer that runs the studio.")
+    assert insecure.problem == WHY_INSECURE.format(origin="http://192.168.1.20:8501")
+    assert CameraPath(insecure, live=False, why=insecure.problem).sentence == (
+        "Photos instead of live video. Live video needs a secure address (the classroom's https:// link), "
+        "and this page is http://192.168.1.20:8501.")
+    assert CameraPath(CameraStatus.from_probe(seen), live=True).sentence == (
+        "Live video from this device's camera (this browser allows it here).")
     allowed = CameraStatus.from_probe({**seen, "permission": "granted", "cameras": [
         {"id": "a1", "label": "Integrated Camera"}, {"id": "b2", "label": "Back Camera"}]})
     assert [c.label for c in allowed.named_cameras] == ["Integrated Camera", "Back Camera"]
     assert [c.looks_back_facing for c in allowed.named_cameras] == [False, True]
+    assert CameraStatus.from_probe({**seen, "touch": True}).touch and not allowed.touch
+
+
+def test_a_phone_asks_for_its_back_camera_and_a_computer_for_the_camera_it_chose():
+    from studio.camera_stream import CameraChoice, media_constraints
+
+    assert media_constraints(CameraChoice(facing="environment"))["video"]["facingMode"] == {"ideal": "environment"}
+    assert media_constraints(CameraChoice(facing="user"))["video"]["facingMode"] == {"ideal": "user"}
+    chosen = media_constraints(CameraChoice(device="b2"))
+    assert chosen["video"]["deviceId"] == {"exact": "b2"} and "facingMode" not in chosen["video"]
+    assert "facingMode" not in media_constraints(CameraChoice())["video"] and not media_constraints(CameraChoice())["audio"]
+
+
+def test_a_photo_from_the_browser_is_its_bytes_or_none():
+    import base64
+
+    from studio.photos import MAX_PHOTO_BYTES, Photo, photo_from
+
+    jpeg = b"\xff\xd8\xff\xe0 a photo"
+    sent = {"id": "x1", "name": "IMG_0001.jpg", "data": base64.b64encode(jpeg).decode(), "target": "bees"}
+    assert photo_from(sent) == Photo("IMG_0001.jpg", jpeg, "bees")
+    assert photo_from({**sent, "name": "../../etc/passwd"}).name == "passwd"  # a name, never a path
+    assert photo_from({**sent, "name": "C:\\Users\\ana\\cat.png"}).name == "cat.png"
+    assert photo_from({**sent, "name": ""}).name == "photo.jpg"
+    assert photo_from({**sent, "data": "not base64!"}).data is None  # reported as a file that never arrived
+    assert photo_from({**sent, "data": None, "tooBig": 40_000_000}).data is None
+    assert photo_from({**sent, "data": "A" * (MAX_PHOTO_BYTES * 4 // 3 + 8)}).data is None
 
 
 def test_a_probability_is_never_shown_as_the_line_it_is_below():

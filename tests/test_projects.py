@@ -102,6 +102,6 @@ def test_a_run_folder_name_open_project_would_refuse_is_refused_on_saving(demo_d
     run = Run(tmp_path / "run: first", ["circle", "square", "triangle"], {"input_size": 96})
     with pytest.raises(ValueError) as caught:
         save_project(tmp_path / "l.tlproject", demo_dataset_96, {}, [run])
-    assert str(caught.value) == ("The run folder name 'run: first' holds the character :, which Windows does not "
-                                 "allow in names; rename it before saving the lesson.")
+    assert str(caught.value) == ("The run folder name 'run: first' cannot be saved in a lesson. It holds the character :, "
+                                 "which Windows does not allow in names. Rename it first.")
     assert list(tmp_path.iterdir()) == []

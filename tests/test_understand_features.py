@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from tlcore.understand import pooled_features, repeat_training, run_features, stratified_splits
+from tlcore.understand import pooled_features, run_features
 
 BACKBONE = "mobilenet_v2_035"
 
@@ -81,26 +81,6 @@ def test_run_features_refuse_wrong_pictures_and_models_without_pooling(demo_run)
         run_features(plain, np.zeros((1, 8, 8, 3), np.uint8))
 
 
-def test_repeats_share_the_splits_and_the_cache(tmp_path, demo_dataset_96, mobilenet_035_weights):
-    from tlcore.settings import TrainingSettings
-
-    settings = TrainingSettings(backbone=BACKBONE, weights=mobilenet_035_weights, input_size=96, epochs=1)
-    splits = stratified_splits(demo_dataset_96, 2, 0.2, seed=0)
-    seen = []
-
-    def on_repeat(done, total, trainer):
-        seen.append((done, total, list(trainer.val_indices_)))
-
-    result = repeat_training(settings, demo_dataset_96, splits, cache_dir=tmp_path / "cache", on_repeat=on_repeat)
-    assert [(done, total) for done, total, _ in seen] == [(1, 2), (2, 2)]
-    assert [val for _, _, val in seen] == [list(val) for _, val in splits]  # trained on exactly these splits
-    row = result.to_dict()
-    assert row["repeats"] == 2 and row["cache_reused"] is True  # the second repeat reads the first's features
-    assert 0.0 <= row["val_accuracy_mean"] <= 1.0 and row["train_seconds_mean"] > 0
-    assert row["model_parameters"] > 400_000
-    assert row["name"] == f"{BACKBONE} (file, head only)"
-
-
 def test_one_pass_gives_features_and_the_runs_own_probabilities(demo_run, demo_dataset_96):
     from tlcore.understand import features_and_probabilities
 
@@ -113,3 +93,26 @@ def test_one_pass_gives_features_and_the_runs_own_probabilities(demo_run, demo_d
     # A camera frame at a time: the same numbers as in a batch.
     single, _ = features_and_probabilities(run, pixels[2:3])
     assert np.allclose(single, features[2:3], rtol=1e-4, atol=1e-5)
+
+
+def test_a_set_that_grew_computes_only_its_new_pictures(tmp_path, demo_dataset_96, mobilenet_035_weights):
+    """A student who adds pictures and trains again: the earlier pictures' features are found row
+    by row (by each picture's pixels), only the new ones go through the network."""
+    from tlcore.model.classifier import build_classifier
+    from tlcore.training import features as cached
+
+    transfer = build_classifier(BACKBONE, demo_dataset_96.class_names, 96, mobilenet_035_weights)
+    pixels = demo_dataset_96.pixels(96)
+    half = len(pixels) // 2
+    first = cached.FeatureCache(tmp_path / "cache")
+    cached.frozen_outputs(transfer, pixels[:half], 0, first)
+    seen: list[int] = []
+    grown = cached.FeatureCache(tmp_path / "cache")
+    features = cached.frozen_outputs(transfer, pixels[::-1], 0, grown, on_batch=lambda done, total: seen.append(done))
+    assert grown.misses == 1 and grown.rows_reused == half  # the first half, found again in another order
+    assert seen[-1] == len(pixels) and seen[0] >= half  # progress counts the found ones as done
+    fresh = cached.frozen_outputs(transfer, pixels[::-1], 0, cached.FeatureCache(tmp_path / "fresh"))
+    np.testing.assert_allclose(features, fresh, rtol=1e-4, atol=1e-5)
+    again = cached.FeatureCache(tmp_path / "cache")
+    cached.frozen_outputs(transfer, pixels[::-1], 0, again)
+    assert again.hits == 1 and again.rows_reused == 0  # the whole set is an entry now

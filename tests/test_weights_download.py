@@ -4,6 +4,7 @@ kept when a download stops halfway. Every server is a real one on 127.0.0.1; not
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import http.server
 import importlib.util
@@ -17,17 +18,9 @@ from pathlib import Path
 import pytest
 
 from tlcore.backbones import BACKBONES, get_backbone
-from tlcore.backbones.download import (
-    KERAS_HASHES,
-    KERAS_ORIGINS,
-    DownloadProgress,
-    WeightsDownloadError,
-    ensure_imagenet_weights,
-    make_weights_server,
-    mirror_base,
-    public_url,
-)
+from tlcore.backbones.download import DownloadProgress, WeightsDownloadError, ensure_imagenet_weights, mirror_base
 from tlcore.backbones.weights import WeightsUnavailableError
+from tlcore.backbones.weights_server import make_weights_server
 
 SPEC = get_backbone("mobilenet_v2_035")
 NAME = SPEC.weights_filename(96)  # the name Keras expects: ..._0.35_96_no_top.h5
@@ -205,29 +198,23 @@ def test_progress_in_words():
     assert DownloadProgress("f", "u", 5_000_000, None, None).words() == "5.0 MB"
 
 
-# -- the table agrees with the installed Keras -------------------------------------------------------
-_MODULES = {"VGG16": "vgg16", "ResNet50": "resnet", "ResNet101": "resnet", "ResNet50V2": "resnet",
-            "InceptionV3": "inception_v3", "MobileNetV2": "mobilenet_v2", "EfficientNetB0": "efficientnet",
-            "EfficientNetV2B0": "efficientnet_v2", "ConvNeXtTiny": "convnext"}
-
-
-def keras_strings(module: str) -> set[str]:
-    """Every string constant in keras/src/applications/<module>.py, read as text (no import)."""
-    keras_root = Path(importlib.util.find_spec("keras").origin).parent
-    tree = ast.parse((keras_root / "src" / "applications" / f"{module}.py").read_text())
-    return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+# -- each spec's origin and hash agree with the installed Keras ----------------------------------------
+@functools.cache
+def keras_strings() -> frozenset[str]:
+    """Every string constant in keras/src/applications/*.py, read as text (no import)."""
+    folder = Path(importlib.util.find_spec("keras").origin).parent / "src" / "applications"
+    return frozenset(node.value for path in folder.glob("*.py") for node in ast.walk(ast.parse(path.read_text()))
+                     if isinstance(node, ast.Constant) and isinstance(node.value, str))
 
 
 @pytest.mark.parametrize("name", [name for name, spec in BACKBONES.items() if spec.pretrained])
 def test_origins_and_hashes_match_the_installed_keras(name):
-    spec = BACKBONES[name]
-    strings = keras_strings(_MODULES[spec.constructor])
-    url, file_name = public_url(spec), spec.weights_filename()
-    assert url in strings or KERAS_ORIGINS[name] in strings, url
+    spec, strings = BACKBONES[name], keras_strings()
+    assert spec.weights_url() in strings or spec.weights_origin in strings, spec.weights_url()
     if spec.constructor == "MobileNetV2":
-        assert file_name not in KERAS_HASHES  # Keras lists no hash for these files
+        assert spec.weights_hash is None  # Keras lists no hash for these files
     else:
-        assert KERAS_HASHES[file_name] in strings
+        assert spec.weights_hash in strings
 
 
 _KERAS_USES_IT = """

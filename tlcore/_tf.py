@@ -41,6 +41,17 @@ def _quiet_native_startup():
                 os.write(2, b"".join(kept))
 
 
+# libsrtp (pylibsrtp: the live camera's WebRTC, through streamlit-webrtc and aiortc) crashes the whole
+# process (a segmentation fault in srtp_init) when it is first loaded after TensorFlow, whose own
+# crypto symbols it then binds to: the app died when the camera started after a training or a test
+# picture. Loaded first, both work. Where it is not installed (tlcore alone), nothing to do; where
+# TensorFlow is already loaded (a script imported it first), loading it now is the very crash.
+if "tensorflow" not in sys.modules:
+    try:
+        import pylibsrtp  # noqa: F401
+    except ImportError:
+        pass
+
 with _quiet_native_startup():
     import keras  # noqa: E402
     import tensorflow as tf  # noqa: E402

@@ -1,5 +1,5 @@
 """The `tlcore` command line: backbones, train, predict, fetch-weights, serve-weights, classroom,
-export, import-tm.
+export, import-tm (and class-erase, class-report: tlcore/classroom/commands.py).
 
 Every error is one clear line on stderr and a non-zero exit, never a traceback.
 """
@@ -14,6 +14,8 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
+
+from .classroom.commands import add_class_commands, save_class_choices
 
 EXIT_ERROR = 2
 
@@ -130,29 +132,46 @@ def _settings_from(args):
 
 def cmd_train(args) -> int:
     from .backbones.factory import check_input_size
-    from .backbones.weights import resolve_weights
-    from .paths import workspace_root
-    from .runs import claim_given_folder, claim_run_folder, clean_leftovers, release
+    from .backbones.weights import known_weights_problem, resolve_weights
+    from .paths import scratch_prefix, workspace_root
+    from .runs import claim_given_folder, claim_run_folder, release
 
     settings = _settings_from(args)  # every setting checked before anything is read or built
     check_input_size(settings.spec, settings.input_size)
     data = Path(args.data)
     if not data.exists():
         raise CliError(f"{data} does not exist: give a folder with one sub-folder per class, or a .zip of one.")
-    resolve_weights(settings.weights)  # a missing weights file is said before TensorFlow loads
+    weights = resolve_weights(settings.weights)  # a missing weights file is said before TensorFlow loads
+    if weights not in ("imagenet", "none") and (problem := known_weights_problem(weights, settings.spec)):
+        raise CliError(problem)  # cut short, or for another network: before any picture is read
+    _check_out_is_not_in(data, Path(args.out) if args.out else None, workspace_root())
     if args.out:
         out = claim_given_folder(args.out)
     else:
-        clean_leftovers(workspace_root())
         out = claim_run_folder(workspace_root(), settings.backbone)
     try:
-        with tempfile.TemporaryDirectory(prefix="tlcore-") as work:
+        with tempfile.TemporaryDirectory(prefix=scratch_prefix()) as work:
             run, trainer, dataset = _load_and_train(settings, data, work, out)
     except BaseException:
         release(out)
         raise
     _print_result(args, run, trainer, dataset)
     return 0
+
+
+def _check_out_is_not_in(data: Path, out: Path | None, workspace: Path) -> None:
+    """A run saved inside the pictures folder would be read as a class of pictures (now, and by every
+    later training on that folder): refused before anything is made."""
+    if not data.is_dir():
+        return
+    pictures = data.resolve()
+    if out is not None and out.resolve().is_relative_to(pictures):
+        raise CliError(f"--out {out} is inside the pictures folder {data}, where the run would be read as a class "
+                       f"of pictures. Choose an --out folder outside {data}.")
+    if out is None and workspace.resolve().is_relative_to(pictures):
+        raise CliError(f"The workspace {workspace} is inside the pictures folder {data}, where runs would be read "
+                       f"as classes of pictures. Give --out outside {data}, or set TLCORE_WORKSPACE to a folder "
+                       "outside it.")
 
 
 def _load_and_train(settings, data: Path, work: str, out: Path):
@@ -221,12 +240,11 @@ def _compare_plan(args):
 
     backbones = [get_backbone(b.strip().lower()).name for b in (args.backbones or "").split(",") if b.strip()]
     options = dict(repeats=args.repeats, epochs=args.epochs, input_size=args.input_size)
-    if args.preset:
-        first = backbones[0] if backbones else "mobilenet_v2"
+    if args.preset:  # without --backbones, a preset compares networks whose weights are on this computer
+        first = backbones[0] if backbones else None
         weights = (args.weights or "imagenet").split(",")[0]
         make = {"transfer": lambda: experiments.transfer_vs_scratch(first, weights, **options),
-                "networks": lambda: experiments.which_network(tuple(backbones) or experiments.WHICH_NETWORK, weights,
-                                                              **options),
+                "networks": lambda: experiments.which_network(tuple(backbones) or None, weights, **options),
                 "pictures": lambda: experiments.how_many_pictures(first, weights, **options)}[args.preset]
         return make()
     if not backbones:
@@ -241,35 +259,50 @@ def _compare_plan(args):
 
 def cmd_compare(args) -> int:
     from .data import ImageDataset
-    from .experiments import Experiment
-    from .paths import workspace_root
+    from .experiments import Experiment, answer_sentence
+    from .paths import scratch_prefix, workspace_root
 
     plan = _compare_plan(args)
     data = Path(args.data)
     if not data.exists():
         raise CliError(f"{data} does not exist: give a folder with one sub-folder per class, or a .zip of one.")
-    with tempfile.TemporaryDirectory(prefix="tlcore-") as work:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix()) as work:
         dataset = ImageDataset.load(data, work_dir=work, image_size=plan.base_settings().resolved_input_size)
-        _print_err(f"Comparing {len(plan.configurations)} configurations × {plan.repeats} repeats = "
-                   f"{plan.trainings} trainings on {len(dataset)} pictures (about "
-                   f"{plan.estimate_seconds(len(dataset)) / 60:.0f} min).")
+        _print_plan(plan, len(dataset))
         experiment = Experiment(plan, workspace=None if args.no_save else workspace_root(),
                                 measure_latency=not args.no_latency)
         experiment.run(dataset, on_progress=lambda done, total, label: _print_err(f"  {done}/{total}: {label}"))
-    rows = [row.to_dict() for row in experiment.rows_]
-    skipped = [{"configuration": s.configuration.label, "reason": s.reason} for s in experiment.skipped_]
-    for row in rows:
+    result = experiment.to_dict()
+    for row in result["rows"]:
         ci = row["val_accuracy_ci95"]
         spread = f" (95% interval {ci[0]:.1%} to {ci[1]:.1%})" if ci else ""
         _print_err(f"{row['configuration']}: {row['val_accuracy_mean']:.1%}{spread}, "
                    f"{row['train_seconds_mean']:.1f} s a training{', features reused from the cache' if row['cache_reused'] else ''}")
-    for item in skipped:
+    for item in result["skipped"]:
         _print_err(f"skipped {item['configuration']}: {item['reason']}")
     if getattr(experiment, "path_", None):
         _print_err(f"Saved the experiment in {experiment.path_}")
+    answer = answer_sentence(result)
+    print(answer)  # the Experiments page's answer, word for word
     if args.json:
-        print(json.dumps({"rows": rows, "skipped": skipped}))
+        print(json.dumps({"rows": result["rows"], "skipped": result["skipped"], "answer": answer}))
     return 0
+
+
+def _print_plan(plan, pictures: int) -> None:
+    """What will run, what a preset left out, and for about how long on this computer."""
+    from .backbones import BACKBONES
+
+    left_out = plan.left_out()
+    choices = len(plan.configurations) - len(left_out)
+    seconds = plan.estimate_seconds(pictures)
+    about = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+    repeats = f"{plan.repeats} repeat{'s' if plan.repeats != 1 else ''}"
+    _print_err(f"Comparing {choices} configurations × {repeats} = {plan.trainings_to_run()} trainings "
+               f"on {pictures} pictures (about {about} on this computer).")
+    if left_out:
+        names = ", ".join(dict.fromkeys(BACKBONES[c.backbone].short_title for c in left_out))
+        _print_err(f"Left out, their ImageNet weights are not on this computer: {names}.")
 
 
 # -- predict --------------------------------------------------------------------------------
@@ -286,7 +319,7 @@ def cmd_predict(args) -> int:
     else:
         for p in predictions:
             if p.error:
-                print(f"{p.error}.")  # the error names the picture itself
+                print(p.error)  # whole sentences that name the picture itself
                 continue
             ranked = ", ".join(f"{label} {prob:.1%}" for label, prob in p.ranked(args.top))
             if p.familiar is False:
@@ -332,16 +365,51 @@ def cmd_fetch_weights(args) -> int:
 
 
 def cmd_serve_weights(args) -> int:
-    from .backbones.download import serve_weights
+    from .backbones.weights_server import serve_weights
+    from .classroom.network import lan_address
 
-    serve_weights(args.folder, args.host, args.port)
+    every_interface = args.host in ("0.0.0.0", "")
+    serve_weights(args.folder, args.host, args.port, address=lan_address() if every_interface else args.host)
     return 0
 
 
 def cmd_classroom(args) -> int:
     from .classroom.server import run_classroom
 
-    return run_classroom(port=args.port, teacher_code=args.teacher_code, workers=args.workers, address=args.address)
+    if (args.listen or args.proxy_address) and not args.behind_proxy:
+        raise CliError("--listen and --proxy-address go with --behind-proxy URL (the address students open "
+                       "through your proxy).")
+    save_class_choices(args)
+    return run_classroom(port=args.port, teacher_code=_chosen_teacher_code(args.teacher_code), workers=args.workers,
+                         address=args.address, bind_address=args.listen, proxy_url=args.behind_proxy,
+                         proxy_addresses=args.proxy_address, cluster=args.cluster)
+
+
+ASK = "-"  # --teacher-code - : ask for it, hidden
+
+
+def _chosen_teacher_code(given: str | None) -> str | None:
+    """The code the teacher chose: --teacher-code CODE, asked for (--teacher-code -, typed twice,
+    hidden), or $TLCORE_TEACHER_CODE; None: a new one is made. A code on the command line can be
+    read by every user of this computer in the process list; the other two cannot."""
+    import getpass
+
+    from .classroom.server import CODE_ENV
+
+    if given == ASK:
+        try:
+            code = getpass.getpass("Teacher code (not shown as you type): ").strip()
+            again = getpass.getpass("The same code again, to check: ").strip()
+        except EOFError:
+            raise CliError("No teacher code was typed; start again and type it (or set TLCORE_TEACHER_CODE).") from None
+        if again != code:
+            raise CliError("The two codes were not the same; start again.")
+        return code
+    if given is not None:
+        _print_err("note: a code on the command line can be seen by every user of this computer (in the process "
+                   f"list); {CODE_ENV}=CODE or --teacher-code - keep it out of sight.")
+        return given
+    return os.environ.get(CODE_ENV, "").strip() or None
 
 
 # -- export / import ------------------------------------------------------------------------
@@ -351,8 +419,9 @@ def cmd_export(args) -> int:
 
     run = _load_run(args.run_dir)
     out = Path(args.out)
-    if args.format != "savedmodel" and out.is_dir():
-        example = out / ("model.tflite" if args.format.startswith("tflite") else "model.zip")
+    if args.format not in ("savedmodel", "tfjs") and out.is_dir():
+        example = out / {"web": "model.html"}.get(args.format, "model.tflite" if args.format.startswith("tflite")
+                                                  else "model.zip")
         raise CliError(f"{out} is a folder: give the name of the file to write, such as {example}.")
     in_a_file = next((folder for folder in out.parents if folder.exists() and not folder.is_dir()), None)
     if in_a_file is not None:
@@ -360,6 +429,12 @@ def cmd_export(args) -> int:
     try:
         if args.format.startswith("tflite"):
             report = export_tflite(run, out, quantize=args.format == "tflite-quantized")
+        elif args.format == "web":
+            return _export_web(run, out, args)
+        elif args.format == "tfjs":
+            print(f"Exported TensorFlow.js (model.json, weights.bin, metadata.json: Teachable Machine's layout) "
+                  f"to {export_run(run, args.format, out)}")
+            return 0
         else:
             print(f"Exported {args.format} to {export_run(run, args.format, out)}")
             return 0
@@ -375,13 +450,24 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_import_tm(args) -> int:
-    from .importers.teachable_machine import import_teachable_machine
+def _export_web(run, out: Path, args) -> int:
+    """--format web: one HTML file that is the model (camera, answers, behaviours; no internet)."""
+    from .export.web import export_web, not_sure_of
 
-    for path in (args.model, args.labels):
-        if not Path(path).is_file():
+    line = not_sure_of(run, None if args.not_sure is None else args.not_sure / 100)
+    path = export_web(run, out, not_sure=line, language=args.language)
+    print(f"Exported a web page for phones to {path} ({path.stat().st_size / 1e6:.1f} MB): open it in a browser, "
+          f"with the network off too; \"Not sure\" below {line:.0%}.")
+    return 0
+
+
+def cmd_import_tm(args) -> int:
+    from .importers.tfjs import import_teachable_machine_export
+
+    for path in args.sources:
+        if not Path(path).exists():
             raise CliError(f"File not found: {path}")
-    run = import_teachable_machine(args.model, args.labels, args.out)
+    run = import_teachable_machine_export(args.sources, args.out)
     print(f"Imported the Teachable Machine model ({', '.join(run.class_names)}) into {run.path}")
     return 0
 
@@ -439,10 +525,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("classroom", help="serve the Studio to a class over HTTPS: students join by QR code")
     p.add_argument("--port", type=int, default=None, help="default 8501, or the next free port")
-    p.add_argument("--teacher-code", default=None, help="the code that opens the teacher page (default: a new one)")
+    p.add_argument("--teacher-code", default=None, metavar="CODE",
+                   help="the code that opens the teacher page (default: $TLCORE_TEACHER_CODE, else a new one, "
+                        "shown in the terminal). `-` asks for it without showing it. A CODE written here can be "
+                        "seen by every user of this computer in the process list: prefer TLCORE_TEACHER_CODE "
+                        "or `-`. A chosen code needs at least 8 letters and digits, at least 6 different, "
+                        "letters and digits mixed (like K7QM-4TZP); a word and a year (PLANTS-2024) is refused")
     p.add_argument("--workers", type=int, default=None, help="trainings at once (default: half the CPU cores, at least 1)")
+    p.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="train on a Ray cluster: ray://HOST:10001 (a cluster's head, e.g. the school's GPU computer), "
+                        "or `local` (one on this computer, started and stopped with the classroom); --workers "
+                        'workers, each a Ray actor. Needs the cluster extra: pip install -e ".[cluster]". See '
+                        "docs/scaling.md")
     p.add_argument("--address", default=None, help="this computer's address on the school network (default: found)")
+    p.add_argument("--behind-proxy", default=None, metavar="URL",
+                   help="serve plain HTTP for the school's own reverse proxy (Caddy, nginx), which holds a real "
+                        "certificate; URL is the address students open through it, like "
+                        "https://studio.school.example/ or https://school.example/studio/ (its path is the "
+                        "Studio's). See docs/proxy.md")
+    p.add_argument("--listen", default=None, metavar="ADDRESS",
+                   help="with --behind-proxy: where the plain HTTP listens (default 127.0.0.1: the proxy runs on "
+                        "this computer)")
+    p.add_argument("--proxy-address", action="append", default=[], metavar="ADDRESS",
+                   help="with --behind-proxy: the proxy's own address, when it runs on another computer; only its "
+                        "X-Forwarded-For (and this computer's) says who a client is")
+    p.add_argument("--task", default=None, metavar="CLASSES",
+                   help='the lesson\'s classes, like "rock, paper, scissors": every new space starts with them')
+    p.add_argument("--keep-for", choices=["lesson", "week", "term"], default=None,
+                   help="how long the class keeps anything (lesson: the school day; term: 16 weeks); at the "
+                        "next start after that, every student's space and export is erased")
+    p.add_argument("--export-before-clear", default=None, metavar="FOLDER",
+                   help="with --keep-for: write the class export into FOLDER (outside the workspace; made if "
+                        "missing) before the timed clear; if it cannot be written, nothing is erased and the next "
+                        'start tries again ("" : no export)')
     p.set_defaults(func=cmd_classroom)
+
+    add_class_commands(sub)  # class-erase, class-report (tlcore/classroom/commands.py)
 
     return parser
 
@@ -483,12 +601,24 @@ def _add_compare_command(sub) -> None:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--input-size", type=int, default=None)
     p.add_argument("--preset", choices=["transfer", "networks", "pictures"],
-                   help="transfer: ImageNet vs random weights vs a small CNN; networks: VGG16, ResNet50, "
-                        "InceptionV3, MobileNetV2; pictures: accuracy against pictures per class")
+                   help="transfer: one network from its pretrained weights vs from random weights, and a small "
+                        "CNN; networks: VGG16, ResNet50, InceptionV3, MobileNetV2; pictures: accuracy against "
+                        "pictures per class. Without --backbones, networks whose weights are on this computer "
+                        "(the others are left out, not downloaded)")
     p.add_argument("--no-latency", action="store_true", help="do not time one picture per configuration")
     p.add_argument("--no-save", action="store_true", help="do not keep the experiment (and its runs) in the workspace")
-    p.add_argument("--json", action="store_true", help='print {"rows": [...], "skipped": [...]} as the last line')
+    p.add_argument("--json", action="store_true", help='print {"rows": [...], "skipped": [...], "answer": "..."} as the last line')
     p.set_defaults(func=cmd_compare)
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a percentage such as 60") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is not a percentage from 0 to 100")
+    return value
 
 
 def _add_file_commands(sub) -> None:
@@ -498,15 +628,22 @@ def _add_file_commands(sub) -> None:
     p.add_argument("--file", default=None, help="instead of downloading, keep this weights file for the one backbone named")
     p.set_defaults(func=cmd_fetch_weights)
 
-    p = sub.add_parser("export", help="export a run: keras (zip with predict.py), tflite, savedmodel")
+    p = sub.add_parser("export", help="export a run: keras (zip with predict.py), tflite, savedmodel, tfjs, web")
     p.add_argument("run_dir")
-    p.add_argument("--format", choices=["keras", "tflite", "tflite-quantized", "savedmodel"], default="keras")
+    p.add_argument("--format", choices=["keras", "tflite", "tflite-quantized", "savedmodel", "tfjs", "web"],
+                   default="keras", help="tfjs: a folder (or a .zip) in Teachable Machine's layout: model.json, "
+                                         "weights.bin, metadata.json; web: one .html page that is the model")
     p.add_argument("--out", required=True)
+    p.add_argument("--not-sure", type=_percent, default=None, metavar="PERCENT",
+                   help="web: say \"Not sure\" below this (0-100; default: the line saved with the run's "
+                        "behaviours on the Test page, else 50)")
+    p.add_argument("--language", default="en", help="web: the language behaviours speak in (en, fr, de...)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("import-tm", help="import a Google Teachable Machine export (keras_model.h5 + labels.txt)")
-    p.add_argument("model")
-    p.add_argument("labels")
+    p = sub.add_parser("import-tm", help="import a Google Teachable Machine export: TensorFlow.js (model.json, "
+                                         "metadata.json, weights.bin) or Keras (keras_model.h5, labels.txt)")
+    p.add_argument("sources", nargs="+", metavar="FILE_OR_FOLDER",
+                   help="the export's files, its folder, or the zip Teachable Machine gave you")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_import_tm)
 
@@ -520,6 +657,17 @@ def _log_to_terminal(verbose: bool) -> None:
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
+# Commands that write start by removing what killed processes left (`classroom` does it itself).
+WRITING_COMMANDS = ("train", "compare", "fetch-weights", "export", "import-tm")
+
+
+def _clean_after_killed() -> None:
+    from .queue import clean_after_killed
+    from .paths import workspace_root
+
+    clean_after_killed(workspace_root())
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -529,6 +677,8 @@ def main(argv=None) -> int:
         warnings.filterwarnings("ignore")
     _log_to_terminal(args.verbose)
     try:
+        if args.command in WRITING_COMMANDS:
+            _clean_after_killed()
         return args.func(args)
     except KeyboardInterrupt:
         _print_err("tlcore: stopped.")

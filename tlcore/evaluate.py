@@ -18,6 +18,8 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from .i18n import msg, msg_n
+
 
 class Mistake(NamedTuple):
     index: int  # row in the probabilities (the picture)
@@ -202,13 +204,12 @@ def evaluate_run(run, files=None, labels=None) -> Evaluation:
             raise ValueError("Labels were given without files.")
         files, names, labels = validation_set(run)
         if not files:
-            raise ValueError(
-                f"{run.name} has no saved validation pictures to evaluate on; give labelled pictures instead."
-            )
+            raise ValueError(msg("{name} has no saved validation pictures to evaluate on; give labelled pictures "
+                                 "instead.", name=run.name))
     else:
         files = list(files)
         if labels is None or len(list(labels)) != len(files):
-            raise ValueError("Give one label (a class name or index) for every picture file.")
+            raise ValueError(msg("Give one label (a class name or index) for every picture file."))
         names = [str(f) if not isinstance(f, (bytes, bytearray)) else f"picture {i + 1}" for i, f in enumerate(files)]
     label_indices = [_label_index(run.class_names, label) for label in labels]
 
@@ -217,12 +218,12 @@ def evaluate_run(run, files=None, labels=None) -> Evaluation:
         try:
             arrays.append(load_picture(file, run.input_size))
         except (UnreadablePicture, OSError) as error:
-            skipped.append((name, getattr(error, "reason", None) or "could not be opened"))
+            skipped.append((name, getattr(error, "reason", None) or msg("It could not be opened.")))
             continue
         kept.append(label)
         kept_names.append(name)
     if not arrays:
-        raise ValueError("None of the pictures could be read, so there is nothing to evaluate.")
+        raise ValueError(msg("None of the pictures could be read, so there is nothing to evaluate."))
     probabilities = run.predict_pixels(np.stack(arrays))
     evaluation = evaluate(probabilities, kept, run.class_names, kept_names)
     evaluation.skipped = skipped
@@ -232,9 +233,12 @@ def evaluate_run(run, files=None, labels=None) -> Evaluation:
 def _label_index(class_names: list[str], label) -> int:
     if isinstance(label, (int, np.integer)):
         if not 0 <= int(label) < len(class_names):
-            raise ValueError(f"Label {label} is out of range: the model has {len(class_names)} classes.")
+            raise ValueError(msg_n("Label {label} is out of range: the model has {count} class.",
+                                   "Label {label} is out of range: the model has {count} classes.", len(class_names),
+                                   label=str(label)))
         return int(label)
     label = str(label)
     if label not in class_names:
-        raise ValueError(f"Label {label!r} is not one of the model's classes: {', '.join(class_names)}.")
+        raise ValueError(msg("Label {label} is not one of the model's classes: {names}.", label=repr(label),
+                             names=", ".join(class_names)))
     return class_names.index(label)

@@ -89,15 +89,26 @@ class TrainingJob:
         return self.run
 
     def estimate_seconds(self) -> float:
-        """A rough guess of how long this training takes on a 2-core laptop, for the queue's
-        "should start at" until trainings have finished on this server (then it uses those)."""
-        from .experiments import Configuration, ExperimentPlan
+        """How long this training should take on this computer (the queue tells the next in line
+        when their turn comes)."""
+        from .training_times import estimate_seconds
+
+        return estimate_seconds(self.settings, len(self.dataset))
+
+    @property
+    def cheap(self) -> bool:
+        """A head on a network already warm here: seconds, nothing to build first (the training
+        line runs these side by side, tlcore.queue)."""
+        from .backbones.weights import resolve_weights
+        from .model.warm import warm_networks
 
         settings = self.settings
-        plan = ExperimentPlan((Configuration(settings.backbone, settings.weights, settings.learning_blocks,
-                                             tuple(settings.augment)),), repeats=1, epochs=settings.epochs,
-                              input_size=settings.input_size)
-        return plan.estimate_seconds(len(self.dataset))
+        if not settings.head_on_features:
+            return False
+        try:
+            return warm_networks().has(settings.spec, settings.resolved_input_size, resolve_weights(settings.weights))
+        except (OSError, ValueError):  # the weights file went: the training will say so
+            return False
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -120,8 +131,10 @@ class TrainingJob:
     def snapshot(self) -> dict:
         """Progress, the history so far, and the outcome, safe to read from any thread."""
         history = copy.deepcopy(getattr(self.trainer, "history_", None) or {})
+        validation = getattr(self.trainer, "val_indices_", None)  # set once the pictures are split
         state = self.progress.snapshot(epochs_done=len(history.get("loss", [])))
         state.update(history=history, running=self.running, error=self.error,
+                     val_pictures=0 if validation is None else len(validation),
                      run_path=str(self.run.path) if self.run and self.run.path else None)
         return state
 
@@ -132,7 +145,7 @@ class TrainingJob:
             self.details = "".join(traceback.format_exception(error))
             log.error("Training failed: %s", error, exc_info=error)
         else:
-            log.warning("Training did not run: %s", words)
+            log.warning("Training %s: %s", "stopped" if self.learned_something else "did not run", words)
 
     def _save_if_learned(self) -> None:
         if not self.learned_something:
@@ -153,24 +166,32 @@ class TrainingJob:
         self.exception = self.exception or error
         words += " What was learned is kept until you close the app: save again once that is fixed."
         self.error = f"{self.error} {words}" if self.error else words
+        if self.run_folder is not None:
+            release(self.run_folder)  # never left claimed: save_again() claims a new one
         self.run_folder = None
 
 
 class ExperimentJob:
     """An experiment (a grid of trainings) as one job: the same protocol as TrainingJob
     (``train_and_save()``, ``start()``, ``stop()``, ``snapshot()``), so a page runs it in a
-    thread of its own or a training queue runs it as one entry."""
+    thread of its own or a training queue runs it as one entry. ``clock``: for tests."""
 
-    def __init__(self, plan, dataset, workspace=None, cache_dir=None, measure_latency: bool = True):
+    def __init__(self, plan, dataset, workspace=None, cache_dir=None, measure_latency: bool = True,
+                 clock=None):
+        import time
+
         from .experiments import Experiment
 
+        clock = clock or time.monotonic
         self.plan = plan
         self.dataset = dataset
         self.workspace = check_workspace(Path(workspace) if workspace else workspace_root())
-        self.experiment = Experiment(plan, self.workspace, cache_dir, measure_latency)
+        self.experiment = Experiment(plan, self.workspace, cache_dir, measure_latency, clock=clock)
+        self._estimate = plan.estimate_seconds(len(dataset), self.experiment.times)  # until it runs
         self.error: str | None = None
         self.details: str | None = None
-        self.done, self.total, self.current = 0, plan.trainings, ""
+        self.done, self.total, self.current = 0, plan.trainings_to_run(), ""
+        self._clock = clock
         self._lock = threading.Lock()
         self._started = threading.Event()
         self._done = threading.Event()
@@ -182,9 +203,7 @@ class ExperimentJob:
 
     def train_and_save(self):
         """Run every training of the plan here and now; the Experiment (its rows_, skipped_...)."""
-        import time
-
-        self._began = time.monotonic()
+        self._began = self._clock()
         self._started.set()
         try:
             self.experiment.run(self.dataset, on_progress=self._progress)
@@ -195,6 +214,10 @@ class ExperimentJob:
         finally:
             self._done.set()
         return self.experiment
+
+    def estimate_seconds(self) -> float:
+        """How long the whole experiment should take on this computer, worked out before it runs."""
+        return self._estimate
 
     def _progress(self, done: int, total: int, label: str) -> None:
         with self._lock:
@@ -213,18 +236,19 @@ class ExperimentJob:
     @property
     def kept_something(self) -> bool:
         """Some of its trainings finished and were saved (the queue's job protocol)."""
-        return bool(self.experiment.rows_)
+        return bool(getattr(self.experiment, "rows_", None))
 
     @property
     def finished(self) -> bool:
         return self._done.is_set()
 
     def snapshot(self) -> dict:
-        import time
-
+        """Progress; ``remaining``: the experiment's own estimate, from this computer's measures and
+        corrected as its trainings finish (the plan's estimate while it waits)."""
         with self._lock:
-            elapsed = time.monotonic() - self._began if self._began else 0.0
-            remaining = elapsed / self.done * (self.total - self.done) if self.done else None
+            elapsed = self._clock() - self._began if self._began else 0.0
+            left = self.experiment.seconds_left()
+            remaining = 0.0 if self.finished else (self._estimate if left is None else left)
             return {"phase": "done" if self.finished else ("running" if self.running else "waiting"),
                     "done": self.done, "total": self.total, "current": self.current, "elapsed": elapsed,
                     "remaining": remaining, "running": self.running, "error": self.error,

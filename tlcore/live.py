@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from .data.imagefile import to_array
+from .i18n import msg
 
 DEFAULT_RECORD_RATE = 5.0  # frames a second while recording: 50 pictures in a 10-second hold
 RECORD_RATES = (2.0, 3.0, 5.0, 8.0, 10.0)
@@ -318,7 +319,8 @@ class LiveLoop:
             size = predictor.input_size
             predictor.predict_pixels(np.zeros((size, size, 3), np.uint8))  # trace now, not on the first frame
         except Exception as error:  # a damaged or unsupported model: say so, do not crash the page
-            self.error = f"This model could not be used for live answers ({type(error).__name__}: {error})."
+            self.error = msg("This model could not be used for live answers ({why}).",
+                             why=_technical(error))
             return
         self.ready = True
         last_heatmap, last_frame = -float("inf"), time.monotonic()
@@ -335,7 +337,7 @@ class LiveLoop:
                 pixels = frame_to_pixels(frame, predictor.input_size)
                 probabilities, familiar, _ = predictor.answer_pixels(pixels)
             except Exception as error:  # one bad frame must not end live mode
-                self.error = f"A frame could not be answered ({type(error).__name__}: {error})."
+                self.error = msg("A frame could not be answered ({why}).", why=_technical(error))
                 continue
             result = LiveResult(frame_id, tuple(predictor.class_names), tuple(float(p) for p in probabilities),
                                 frame, arrived, time.monotonic(), familiar=familiar)
@@ -357,6 +359,11 @@ class LiveLoop:
 
 
 # -- recording bursts ---------------------------------------------------------------------------------
+def _technical(error: Exception) -> str:
+    """An error's type and text, for the technical end of a sentence."""
+    return "{}: {}".format(type(error).__name__, error)
+
+
 class FrameRecorder:
     """While recording, keeps frames at a steady ``rate`` (per second), centre-cropped square.
 
@@ -368,7 +375,8 @@ class FrameRecorder:
                  clock: Callable[[], float] = time.monotonic):
         rate = float(rate)
         if not 0 < rate <= 30:
-            raise ValueError(f"The recording rate must be between 0 and 30 frames a second; got {rate:g}.")
+            raise ValueError(msg("The recording rate must be between 0 and 30 frames a second; got {rate}.",
+                                 rate=format(rate, "g")))
         self.rate = rate
         self.max_side = int(max_side)
         self.clock = clock

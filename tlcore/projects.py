@@ -27,16 +27,8 @@ from pathlib import Path
 
 from .data.dataset import DEFAULT_IMAGE_SIZE, ImageDataset
 from .data.report import SkippedFile, SkippedFolder
-from .data.sources import (
-    FILE,
-    LEAVE_OUT,
-    PICTURE,
-    UnpackedZip,
-    UnsafeArchiveError,
-    name_problem,
-    safe_name,
-    unpack_zip,
-)
+from .data.names import name_problem, safe_name
+from .data.sources import FILE, LEAVE_OUT, PICTURE, UnpackedZip, UnsafeArchiveError, unpack_zip
 from .experiments import EXPERIMENT_FILE, EXPERIMENTS_DIR
 from .runs import Run, load_run
 
@@ -86,7 +78,7 @@ def save_project(path, dataset: ImageDataset, settings: dict | None = None, runs
                         ("experiment", [e.name for e in experiments])):
         for item in names:
             if problem := name_problem(item):
-                raise ValueError(f"The {kind} name '{item}' {problem}; rename it before saving the lesson.")
+                raise ValueError(f"The {kind} name '{item}' cannot be saved in a lesson. {problem} Rename it first.")
     manifest = {
         "format": PROJECT_FORMAT, "name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "classes": list(dataset.class_names), "settings": settings or {},
@@ -193,10 +185,10 @@ def _checked_manifest(data) -> Manifest:
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
             raise LessonFileError(damaged.format(f"has '{key}' that is not a list of names"))
         for item in items:
-            if problem := name_problem(item) or ("starts with a dot" if item.startswith(".") else None):
+            if problem := name_problem(item) or ("It starts with a dot." if item.startswith(".") else None):
                 raise LessonFileError(
                     f"This lesson file is refused: it names a {kind} '{_short(item)}' that is not a plain "
-                    f"folder name (the name {problem}). Nothing was opened or written."
+                    f"folder name. {problem} Nothing was opened or written."
                 )
         named[key] = tuple(dict.fromkeys(items))
     return Manifest(name, named["classes"], settings, named["runs"], named["experiments"])

@@ -3,11 +3,14 @@
 The Model page, the command line, lesson files, ``TrainingJob`` and ``Trainer`` all take and
 give a ``TrainingSettings``. The rules that tie settings together live here and nowhere else:
 
-- from scratch (``weights="none"``), every block learns from the first epoch, so there is no
-  separate fine-tuning phase (its epochs are added to the first phase);
+- from scratch (``weights="none"``, ``is_from_scratch``), every block learns from the first epoch,
+  so there is no separate fine-tuning phase (its epochs are added to the first phase);
 - no learning block ⇒ no fine-tuning epochs; fine-tuning epochs default to ``epochs`` when
   blocks learn;
 - fine-tuning runs at a tenth of the head's learning rate unless given.
+
+A form (the Model page) keeps a draft and changes it with ``choose``, which applies what each
+choice implies; it asks the draft what follows (``blocks_that_learn``, ``phases``...).
 
 Nothing here imports TensorFlow, so the app's first page stays fast.
 """
@@ -19,11 +22,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .i18n import N_, msg
 from .backbones.registry import BACKBONES, DEFAULT_BACKBONE, unknown_backbone_message
 
 AUGMENTATIONS = ("flip", "rotation", "zoom", "contrast")
 IMAGENET, NONE = "imagenet", "none"
-DEFAULT_VALIDATION_FRACTION = 0.2
+DEFAULT_VALIDATION_FRACTION = 0.2  # enough pictures per class to measure, most left for learning
 MAX_VALIDATION_FRACTION = 0.9
 MAX_EPOCHS = 1000
 # A tenth of the head's rate: large steps would wreck the pretrained features.
@@ -82,38 +86,36 @@ class TrainingSettings:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
         set_("backbone", _backbone(self.backbone))
         set_("weights", _weights(self.weights))
-        set_("input_size", _optional_int("Picture size", self.input_size, 32, 1024))
-        set_("learning_blocks", _int("Learning blocks", self.learning_blocks, 0, 10_000,
-                                     "0 (only the new head learns) or more"))
-        set_("epochs", _int("Epochs", self.epochs, 1, MAX_EPOCHS))
-        set_("fine_tune_epochs", _optional_int("Fine-tune epochs", self.fine_tune_epochs, 0, MAX_EPOCHS))
+        set_("input_size", _optional_int(N_("Picture size"), self.input_size, 32, 1024))
+        set_("learning_blocks", _int(N_("Learning blocks"), self.learning_blocks, 0, 10_000,
+                                     N_("0 (only the new head learns) or more")))
+        set_("epochs", _int(N_("Epochs"), self.epochs, 1, MAX_EPOCHS))
+        set_("fine_tune_epochs", _optional_int(N_("Fine-tune epochs"), self.fine_tune_epochs, 0, MAX_EPOCHS))
         set_("batch_size", _batch_size(self.batch_size))
-        set_("learning_rate", _rate("Learning rate", self.learning_rate))
+        set_("learning_rate", _rate(N_("Learning rate"), self.learning_rate))
         if self.fine_tune_learning_rate is not None:
-            set_("fine_tune_learning_rate", _rate("Fine-tune learning rate", self.fine_tune_learning_rate))
-        set_("dropout", _fraction("Dropout", self.dropout, 0.0, 0.95))
+            set_("fine_tune_learning_rate", _rate(N_("Fine-tune learning rate"), self.fine_tune_learning_rate))
+        set_("dropout", _fraction(N_("Dropout"), self.dropout, 0.0, 0.95))
         set_("augment", normalise_augment(self.augment))
-        set_("augment_views", _int("Augmented views", self.augment_views, 0, 32,
-                                   "between 0 (change pictures anew each epoch) and 32"))
-        set_("validation_fraction", _fraction("Validation fraction", self.validation_fraction,
+        set_("augment_views", _int(N_("Augmented views"), self.augment_views, 0, 32,
+                                   N_("between 0 (change pictures anew each epoch) and 32")))
+        set_("validation_fraction", _fraction(N_("Validation fraction"), self.validation_fraction,
                                               0.01, MAX_VALIDATION_FRACTION))
         set_("early_stopping", bool(self.early_stopping))
-        set_("patience", _int("Patience", self.patience, 1, MAX_EPOCHS))
-        set_("seed", _int("Seed", self.seed, 0, 2**31 - 1))
+        set_("patience", _int(N_("Patience"), self.patience, 1, MAX_EPOCHS))
+        set_("seed", _int(N_("Seed"), self.seed, 0, 2**31 - 1))
         set_("fast_path", bool(self.fast_path))
         if self.weights != NONE and not self.spec.pretrained:
-            raise SettingsError(f"{self.spec.title} has no pretrained weights: it only trains from scratch. "
-                                "Choose starting weights 'none' (from scratch), or another network.")
+            raise SettingsError(msg("{network} has no pretrained weights: it only trains from scratch. Choose starting "
+                                    "weights 'none' (from scratch), or another network.", network=self.spec.title))
         if self.fine_tune_epochs and not self.learning_blocks and not self.from_scratch:
-            raise SettingsError(
-                "Fine-tuning needs at least one learning block: set learning blocks to 1 or more, "
-                "or set fine-tune epochs to 0."
-            )
+            raise SettingsError(msg("Fine-tuning needs at least one learning block: set learning blocks to 1 or more, "
+                                    "or set fine-tune epochs to 0."))
 
     # -- derived values ----------------------------------------------------------------------
     @property
     def from_scratch(self) -> bool:
-        return self.weights == NONE
+        return is_from_scratch(self.weights)
 
     @property
     def spec(self):
@@ -159,6 +161,18 @@ class TrainingSettings:
             and not self.uses_fine_tuning
 
     @property
+    def frozen_backbone(self) -> bool:
+        """Only the new head learns: the backbone's weights never change (its built network can be
+        shared by trainings, tlcore.model.warm)."""
+        return not self.from_scratch and self.learning_blocks == 0
+
+    @property
+    def head_on_features(self) -> bool:
+        """A cheap training: the head alone, on the frozen network's cached outputs (not augmented
+        anew each epoch). Seconds on a warm network; the training line runs these side by side."""
+        return self.frozen_backbone and self.fast_path and (not self.augment or self.uses_augmented_views)
+
+    @property
     def total_epochs(self) -> int:
         return sum(phase.epochs for phase in self.phases())
 
@@ -179,6 +193,22 @@ class TrainingSettings:
         """A copy with ``changes`` (old names accepted), checked like a new one."""
         return dataclasses.replace(self, **_renamed(changes))
 
+    def choose(self, **changes) -> "TrainingSettings":
+        """A copy with a person's choices (a form's, old names accepted) and what they imply, so a
+        form never holds settings that cannot work:
+
+        - from scratch, fine-tuning has no epochs of its own (every block learns from the first);
+        - no learning block, no fine-tuning epochs;
+        - blocks that start learning where fine-tuning had no epochs get the default number
+          (``resolved_fine_tune_epochs``: as many as the head's), unless the choice names one."""
+        changes = _renamed(changes)
+        blocks = changes.get("learning_blocks", self.learning_blocks)
+        if is_from_scratch(changes.get("weights", self.weights)) or not blocks:
+            changes["fine_tune_epochs"] = 0
+        elif blocks != self.learning_blocks and "fine_tune_epochs" not in changes and not self.uses_fine_tuning:
+            changes["fine_tune_epochs"] = None
+        return self.replace(**changes)
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["augment"] = list(self.augment)
@@ -191,11 +221,16 @@ class TrainingSettings:
         Unknown keys are ignored; older names (``freeze_depth``) are read as their new ones;
         a missing key takes its default. A value that cannot work raises SettingsError."""
         if data is not None and not isinstance(data, dict):
-            raise SettingsError("The saved settings are not readable (they are not a set of named values).")
+            raise SettingsError(msg("The saved settings are not readable (they are not a set of named values)."))
         values = _renamed(dict(data or {}))
         values.update(_renamed(overrides))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def is_from_scratch(weights) -> bool:
+    """Whether ``weights`` (a setting's value, as typed) mean no pretraining: every block learns."""
+    return _weights(weights) == NONE
 
 
 # -- checks, each with words a person can act on ----------------------------------------------
@@ -230,21 +265,27 @@ def _weights(weights) -> str:
 
 def _number(label: str, value, kind):
     if isinstance(value, bool):
-        raise SettingsError(f"{label} must be a number; got {value!r}.")
+        raise SettingsError(msg("{label} must be a number; got {value}.", label=msg(label), value=repr(value)))
     try:
         number = kind(value) if kind is float else int(str(value).strip())
     except (TypeError, ValueError):
-        raise SettingsError(f"{label} must be a whole number; got {value!r}." if kind is int
-                            else f"{label} must be a number; got {value!r}.") from None
+        raise SettingsError(msg("{label} must be a whole number; got {value}.", label=msg(label), value=repr(value))
+                            if kind is int else
+                            msg("{label} must be a number; got {value}.", label=msg(label), value=repr(value))) from None
     if kind is float and not math.isfinite(number):
-        raise SettingsError(f"{label} must be a finite number; got {value!r}.")
+        raise SettingsError(msg("{label} must be a finite number; got {value}.", label=msg(label), value=repr(value)))
     return number
 
 
 def _int(label: str, value, low: int, high: int, words: str | None = None) -> int:
     number = _number(label, value, int)
     if not low <= number <= high:
-        raise SettingsError(f"{label} must be {words or f'between {low} and {high}'}; got {number}.")
+        # Numbers as written (str): "got 5000", as the CLI and the saved settings write them
+        raise SettingsError(
+            msg("{label} must be between {low} and {high}; got {number}.", label=msg(label), low=str(low),
+                high=str(high), number=str(number)) if words is None else
+            # i18n: {rule} is a phrase such as "0 (only the new head learns) or more"
+            msg("{label} must be {rule}; got {number}.", label=msg(label), rule=msg(words), number=str(number)))
     return number
 
 
@@ -258,22 +299,25 @@ def _batch_size(value) -> int | str:
     if value is None or str(value).strip().lower() == "auto":
         return "auto"
     try:
-        return _int("Batch size", value, 1, 4096)
+        return _int(N_("Batch size"), value, 1, 4096)
     except SettingsError:
-        raise SettingsError(f"Batch size must be 'auto' or a whole number from 1 to 4096; got {value!r}.") from None
+        raise SettingsError(msg("Batch size must be 'auto' or a whole number from 1 to 4096; got {value}.",
+                                value=repr(value))) from None
 
 
 def _rate(label: str, value) -> float:
     number = _number(label, value, float)
     if not 0 < number < 1:
-        raise SettingsError(f"{label} must be between 0 and 1 (for example 0.001); got {value}.")
+        raise SettingsError(msg("{label} must be between 0 and 1 (for example 0.001); got {value}.", label=msg(label),
+                                value=str(value)))
     return number
 
 
 def _fraction(label: str, value, low: float, high: float) -> float:
     number = _number(label, value, float)
     if not low <= number <= high:
-        raise SettingsError(f"{label} must be between {low:g} and {high:g}; got {value}.")
+        raise SettingsError(msg("{label} must be between {low} and {high}; got {value}.", label=msg(label),
+                                low=f"{low:g}", high=f"{high:g}", value=str(value)))
     return number
 
 
@@ -287,5 +331,6 @@ def normalise_augment(augment) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(str(a).strip().lower() for a in items if str(a).strip()))
     unknown = [n for n in names if n not in AUGMENTATIONS]
     if unknown:
-        raise SettingsError(f"Unknown augmentation {', '.join(unknown)}: choose from {', '.join(AUGMENTATIONS)}.")
+        raise SettingsError(msg("Unknown augmentation {names}: choose from {choices}.", names=", ".join(unknown),
+                                choices=", ".join(AUGMENTATIONS)))
     return names

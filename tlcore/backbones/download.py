@@ -10,18 +10,17 @@ under the name Keras uses), so Keras then finds it and downloads nothing:
   lists one, then renamed: a download that stops halfway or a wrong file leaves nothing behind,
   and raises ``WeightsDownloadError`` (a ``WeightsUnavailableError``) in one plain sentence.
 
-``serve_weights`` shares this computer's Keras cache on the school network, read-only.
+Where Keras downloads each file, and its hash, are the spec's (``weights_origin``, ``weights_hash``).
+The mirror is a ``tlcore serve-weights`` on another laptop (``weights_server.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.client
-import http.server
 import logging
 import os
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -35,41 +34,13 @@ from typing import Callable
 from .registry import get_backbone
 from .spec import BackboneSpec
 from .weights import WeightsUnavailableError, keras_models_dir
+from .weights_server import DEFAULT_SERVE_PORT, MIRROR_ENV
 
 log = logging.getLogger(__name__)
 
-MIRROR_ENV = "TLCORE_WEIGHTS_URL"
 PUBLIC_ENV = "TLCORE_PUBLIC_WEIGHTS"  # "off": never download from the public origin (tests; strict schools)
-DEFAULT_SERVE_PORT = 8765
 CHUNK_BYTES = 256 * 1024
-KERAS_HASH = "keras"  # expected_hash's default: the hash Keras lists for the file, if any
-
-# Where Keras itself downloads each backbone's no-top weights, and the hash it checks (md5, or
-# sha256 for ConvNeXt), as written in the installed Keras's keras/src/applications/*.py.
-# tests/test_weights_download.py reads those files and fails if this table goes out of date.
-_KERAS_APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications/"
-KERAS_ORIGINS = {
-    "vgg16": _KERAS_APPLICATIONS + "vgg16/",
-    "resnet50": _KERAS_APPLICATIONS + "resnet/",
-    "resnet50v2": _KERAS_APPLICATIONS + "resnet/",
-    "resnet101": _KERAS_APPLICATIONS + "resnet/",
-    "inception_v3": _KERAS_APPLICATIONS + "inception_v3/",
-    "mobilenet_v2": _KERAS_APPLICATIONS + "mobilenet_v2/",
-    "mobilenet_v2_035": _KERAS_APPLICATIONS + "mobilenet_v2/",
-    "efficientnet_b0": "https://storage.googleapis.com/keras-applications/",
-    "efficientnetv2_b0": _KERAS_APPLICATIONS + "efficientnet_v2/",
-    "convnext_tiny": _KERAS_APPLICATIONS + "convnext/",
-}
-KERAS_HASHES = {  # MobileNetV2's files have none in Keras
-    "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5": "6d6bbae143d832006294945121d1f1fc",
-    "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5": "4d473c1dd8becc155b73f8504c6f6626",
-    "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5": "fac2f116257151a9d068a22e544a4917",
-    "resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5": "88cf7a10940856eca736dc7b7e228a21",
-    "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5": "bcbd6486424b2319ff4ef7d526e38f63",
-    "efficientnetb0_notop.h5": "50bc09e76180e00e4465e1a485ddc09d",
-    "efficientnetv2-b0_notop.h5": "893217f2bb855e2983157299931e43ff",
-    "convnext_tiny_notop.h5": "d547c096cabd03329d7be5562c5e14798aa39ed24b474157cef5e85ab9e49ef1",
-}
+KERAS_HASH = "keras"  # expected_hash's default: the hash Keras lists for the file (the spec's), if any
 
 _file_locks: dict[str, threading.Lock] = {}  # one download of a file at a time
 _file_locks_lock = threading.Lock()
@@ -115,12 +86,6 @@ class _Failure:
     wrong_file: bool = False
 
 
-def public_url(spec: BackboneSpec | str, input_size: int | None = None) -> str:
-    """Where Keras itself downloads ``spec``'s ImageNet weights."""
-    spec = get_backbone(spec) if isinstance(spec, str) else spec
-    return KERAS_ORIGINS[spec.name] + spec.weights_filename(input_size)
-
-
 def mirror_base(value: str | None = None) -> str | None:
     """The weights server's base URL ($TLCORE_WEIGHTS_URL unless given), ending in "/"; None if unset."""
     text = (os.environ.get(MIRROR_ENV, "") if value is None else value).strip()
@@ -147,9 +112,9 @@ def ensure_imagenet_weights(spec: BackboneSpec | str, input_size: int | None = N
     name = spec.weights_filename(input_size)
     folder = Path(folder) if folder is not None else keras_models_dir()
     target = folder / name
-    expected = KERAS_HASHES.get(name) if expected_hash == KERAS_HASH else expected_hash
+    expected = spec.weights_checksum(input_size) if expected_hash == KERAS_HASH else expected_hash
     base = mirror_base(mirror)
-    public = origin or (None if os.environ.get(PUBLIC_ENV, "").lower() == "off" else public_url(spec, input_size))
+    public = origin or (None if os.environ.get(PUBLIC_ENV, "").lower() == "off" else spec.weights_url(input_size))
     urls = ([base + urllib.parse.quote(name)] if base else []) + ([public] if public else [])
     with _file_locks_lock:
         file_lock = _file_locks.setdefault(str(target), threading.Lock())
@@ -254,60 +219,3 @@ def _mb(count: int | None, scale: int | None = None) -> str:
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
-# -- sharing the cache on the school network -------------------------------------------------------
-class _WeightsHandler(http.server.BaseHTTPRequestHandler):
-    """GET/HEAD of a weights file directly in the folder; nothing else (no listing, no uploads)."""
-
-    folder: Path
-
-    def do_GET(self):
-        self._send(body=True)
-
-    def do_HEAD(self):
-        self._send(body=False)
-
-    def _send(self, body: bool) -> None:
-        name = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
-        path = self.folder / name
-        if (not name or "/" in name or "\\" in name or name.startswith(".") or not name.endswith(".h5")
-                or path.is_symlink() or not path.is_file()):
-            self.send_error(404, "No such weights file here")
-            return
-        with open(path, "rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(size))
-            self.end_headers()
-            while body and (chunk := file.read(CHUNK_BYTES)):
-                self.wfile.write(chunk)
-
-    def log_message(self, format, *args):
-        log.info("weights server: %s %s", self.address_string(), format % args)
-
-
-def make_weights_server(folder=None, host: str = "0.0.0.0", port: int = DEFAULT_SERVE_PORT):
-    """A ThreadingHTTPServer sharing ``folder`` (Keras's cache by default), not yet serving."""
-    handler = type("WeightsHandler", (_WeightsHandler,), {"folder": Path(folder or keras_models_dir())})
-    return http.server.ThreadingHTTPServer((host, int(port)), handler)
-
-
-def serve_weights(folder=None, host: str = "0.0.0.0", port: int = DEFAULT_SERVE_PORT, out=sys.stdout) -> None:
-    """What `tlcore serve-weights` runs: share the weights until Ctrl+C."""
-    from ..classroom.network import lan_address
-
-    server = make_weights_server(folder, host, port)
-    folder = server.RequestHandlerClass.folder
-    files = sorted(p.name for p in folder.glob("*.h5")) if folder.is_dir() else []
-    url = f"http://{lan_address() if host in ('0.0.0.0', '') else host}:{server.server_address[1]}/"
-    print(f"Sharing {len(files)} weights file(s) from {folder} (read-only).", file=out)
-    print(f"On the other computers, before starting the app:  {MIRROR_ENV}={url}", file=out)
-    print("Press Ctrl+C to stop.", file=out, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()

@@ -8,8 +8,8 @@ from pathlib import Path
 from .registry import get_backbone
 from .small_cnn import CONSTRUCTORS as LOCAL_CONSTRUCTORS
 from .spec import BackboneSpec
-from .weights import (IMAGENET, NONE, WeightsUnavailableError, imagenet_weights_cached, looks_like_weights,
-                      resolve_weights, weights_library_dir)
+from .weights import (IMAGENET, NONE, WeightsUnavailableError, imagenet_weights_cached, known_weights_problem,
+                      resolve_weights, weights_file_problem, weights_library_dir)
 
 
 def check_input_size(spec: BackboneSpec, input_size: int | None) -> int:
@@ -31,11 +31,13 @@ def create_backbone(backbone: str | BackboneSpec, input_size: int | None = None,
     a weights file. Raises WeightsUnavailableError, with what to do, when ImageNet weights are
     neither cached nor downloadable.
     """
-    from .._tf import keras
-
     spec = backbone if isinstance(backbone, BackboneSpec) else get_backbone(backbone)
     size = check_input_size(spec, input_size)
     weights = resolve_weights(weights)
+    if weights not in (NONE, IMAGENET) and (problem := known_weights_problem(weights, spec)):
+        raise ValueError(problem)  # before TensorFlow loads: a file surely for another network, or cut short
+    from .._tf import keras
+
     constructor = getattr(keras.applications, spec.constructor, None) or LOCAL_CONSTRUCTORS[spec.constructor]
     kwargs = dict(spec.constructor_kwargs, include_top=False, input_shape=(size, size, 3))
     if weights == NONE:
@@ -57,14 +59,8 @@ def create_backbone(backbone: str | BackboneSpec, input_size: int | None = None,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras warns per layer; one clear error is enough
             return constructor(weights=weights, **kwargs)
-    except Exception as error:
-        reason = (str(error).strip().splitlines() or ["unreadable"])[0][:160]
-        if not looks_like_weights(weights):  # Keras's own words would list every format it knows
-            reason = "it is not a Keras weights file, such as an .h5 or .weights.h5 file"
-        raise ValueError(
-            f"The weights file {Path(weights).name!r} does not fit {spec.title} ({reason}). "
-            f"Choose a weights file made for this backbone, 'imagenet', or 'none'."
-        ) from None
+    except Exception:  # Keras's and HDF5's words ("104 objects could not be loaded") help nobody
+        raise ValueError(weights_file_problem(weights, spec)) from None
 
 
 def add_to_library(spec: BackboneSpec, source: str | Path) -> Path:

@@ -10,6 +10,8 @@ from typing import Literal
 #   "caffe" -> RGB to BGR, ImageNet mean subtracted    (VGG16, ResNet50/101)
 #   "none"  -> the backbone rescales inside itself     (EfficientNet, EfficientNetV2, ConvNeXt)
 Preprocessing = Literal["tf", "caffe", "none"]
+# The picture sizes a person may choose (those a network accepts, and its own): smaller is faster.
+INPUT_SIZES = (96, 128, 160, 192, 224, 256, 299)
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,22 @@ class BackboneSpec:
     weights_sizes: tuple[int, ...] = ()  # input sizes that have their own ImageNet file
     gradcam_layer: str | None = None  # None: the backbone's output feature map
     pretrained: bool = True  # False: no ImageNet weights exist (a network only ever trained from scratch)
+    weights_origin: str = ""  # the folder Keras downloads ``weights_file`` from (as in keras/src/applications)
+    weights_hash: str | None = None  # the md5 or sha256 Keras lists for ``weights_file``; None: it lists none
+
+    def __post_init__(self):
+        if self.pretrained and not self.weights_origin.startswith("https://"):
+            raise ValueError(f"The backbone {self.name!r} needs weights_origin: the https:// folder Keras downloads "
+                             f"{self.weights_file} from (see keras/src/applications), or pretrained=False.")
 
     @property
     def short_title(self) -> str:
         return short_title(self.title)
+
+    @property
+    def input_sizes(self) -> tuple[int, ...]:
+        """The picture sizes offered for this network: the usual ones it accepts, and its own."""
+        return tuple(sorted({size for size in INPUT_SIZES if size >= self.min_input_size} | {self.input_size}))
 
     @property
     def size_mb(self) -> float:
@@ -73,6 +87,14 @@ class BackboneSpec:
         if self.weights_sizes and size not in self.weights_sizes:
             size = self.input_size  # Keras falls back to its default file
         return self.weights_file.format(size=size)
+
+    def weights_url(self, input_size: int | None = None) -> str:
+        """Where Keras itself downloads the ImageNet weights for ``input_size``."""
+        return self.weights_origin + self.weights_filename(input_size)
+
+    def weights_checksum(self, input_size: int | None = None) -> str | None:
+        """The hash Keras lists for that file, if any (one per network: its file at the native size)."""
+        return self.weights_hash if self.weights_filename(input_size) == self.weights_filename() else None
 
 
 def short_title(title: str) -> str:

@@ -5,6 +5,8 @@
       <name>.tlproject        one lesson file per space (pictures, settings, runs); open it in the Studio
       <name>/pictures/...     a space whose pictures are not yet a set (fewer than 2 classes):
       <name>/runs/...         its files as they are
+      pool/pictures/<class>/<file>   the class pool's pictures (pool.py); class.json's "pool" lists each
+      pool/hidden/<class>/<file>     with its class, who added it and when, and whether the teacher hid it
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import time
 import zipfile
 from pathlib import Path
 
-from ..data import DatasetError, ImageDataset, safe_name
-from .spaces import STUDENT, Space, SpaceError, SpaceStore
+from ..data import DatasetError, ImageDataset, safe_name, unique_name
+from ..i18n import msg_n
+from ..spaces import STUDENT, Space, SpaceError, SpaceStore
+from .pool import ClassPool
 
+POOL_FOLDER = "pool"  # the class pool's pictures in the export
 _EXPORT_DECODE_SIZE = 32  # the lesson file copies the picture files; decoding only checks them
 
 
@@ -27,17 +32,19 @@ def export_class(store: SpaceStore, path, spaces: list[Space] | None = None) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     spaces = store.spaces() if spaces is None else spaces
-    taken: set[str] = set()
+    taken: set[str] = {POOL_FOLDER, "class.json"}  # a student called "Pool" gets "Pool_1/": erasing them keeps the pool
     listing = []
     try:
         with tempfile.TemporaryDirectory(prefix="tl-class-export-") as scratch, \
                 zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
             for space in spaces:
-                stem = _unique(safe_name(space.name, fallback="space"), taken)
+                stem = unique_name(safe_name(space.name, fallback="space"), taken)
+                taken.add(stem)
                 listing.append({"name": space.name, "kind": space.kind, "created": space.created,
                                 "file": _add_space(store, space, stem, archive, Path(scratch))})
+            pool = _add_pool(store.root.parent, archive)
             archive.writestr("class.json", json.dumps(
-                {"exported": time.strftime("%Y-%m-%dT%H:%M:%S"), "spaces": listing}, indent=2))
+                {"exported": time.strftime("%Y-%m-%dT%H:%M:%S"), "spaces": listing, "pool": pool}, indent=2))
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
@@ -45,20 +52,44 @@ def export_class(store: SpaceStore, path, spaces: list[Space] | None = None) -> 
 
 
 def clear_class(store: SpaceStore, export_to, queue=None) -> Path:
-    """Export the class to ``export_to``, then delete every student's space (the solo one stays).
+    """Export the class to ``export_to``, then delete every student's space (the solo one stays), the
+    cached features of their pictures, the swap grid and the class pool.
 
     Refused, with nothing changed, while a training is queued or running (a job would save its
     run into a deleted space), or if the export fails."""
     if queue is not None:
         active = [entry for entry in queue.snapshot() if entry.active]
         if active:
-            raise SpaceError(f"{len(active)} training(s) are still queued or running; cancel them (or wait "
-                             "until they end) before clearing the class.")
+            raise SpaceError(msg_n("{count} training is still queued or running; cancel it (or wait until it "
+                                   "ends) before clearing the class.",
+                                   "{count} trainings are still queued or running; cancel them (or wait until "
+                                   "they end) before clearing the class.", len(active)))
+    from ..training.features import forget_origin
+    from .report import SWAP_FILE
+
     exported = export_class(store, export_to)
     for space in store.spaces():
         if space.kind == STUDENT:
+            forget_origin(space.folder)  # features of their pictures too (privacy.py)
             store.remove(space.id)
+    (store.root.parent / SWAP_FILE).unlink(missing_ok=True)
+    ClassPool(store.root.parent).clear()
     return exported
+
+
+def _add_pool(workspace: Path, archive: zipfile.ZipFile) -> list[dict]:
+    """Put the class pool's pictures in the archive, as its index keeps them; their entries."""
+    entries = []
+    pool = ClassPool(workspace)
+    for picture in pool.pictures():
+        source = pool.path_of(picture)
+        if not source.is_file() or source.is_symlink():
+            continue
+        file = f"{POOL_FOLDER}/{'hidden' if picture.hidden else 'pictures'}/{picture.file}"
+        archive.write(source, file)
+        entries.append({"file": file, "class": picture.class_name, "who": picture.who, "when": picture.when,
+                        "original": picture.original, "hidden": picture.hidden})
+    return entries
 
 
 def _add_space(store: SpaceStore, space: Space, stem: str, archive: zipfile.ZipFile, scratch: Path) -> str:
@@ -82,11 +113,3 @@ def _add_space(store: SpaceStore, space: Space, stem: str, archive: zipfile.ZipF
             if file.is_file() and not file.is_symlink():
                 archive.write(file, f"{stem}/{folder.name}/{file.relative_to(folder).as_posix()}")
     return f"{stem}/"
-
-
-def _unique(stem: str, taken: set[str]) -> str:
-    name, number = stem, 1
-    while name.casefold() in taken:
-        name, number = f"{stem}_{number}", number + 1
-    taken.add(name.casefold())
-    return name

@@ -6,13 +6,15 @@ library only), so the app can import it early and fast.
 
 from .dataset import (
     DEFAULT_IMAGE_SIZE,
-    DEFAULT_VALIDATION_FRACTION,
     MIN_PICTURE_SIDE,
     ImageDataset,
 )
 from .demo import DEMO_NAME, demo_folder, load_demo
 from .imagefile import UnreadablePicture, load_picture, open_rgb, read_header, to_array
-from .report import DatasetError, DatasetReport, SkippedFile, SkippedFolder
+from .names import is_safe_name, name_problem, safe_name, unique_name
+from .report import CannotWriteError, DatasetError, DatasetReport, SkippedFile, SkippedFolder, TooManyPicturesError
+from . import imagefile as _imagefile
+from ..i18n import msg as _msg
 from .sources import (
     MAX_PICTURE_BYTES,
     FolderListing,
@@ -21,19 +23,18 @@ from .sources import (
     UnsafeArchiveError,
     extract_zip,
     folder_upload_items,
-    is_safe_name,
-    name_problem,
     read_folder,
-    safe_name,
     unpack_zip,
     write_uploads,
 )
 
+_imagefile.msg = _msg  # its reasons as Messages here (a copy in predict.py keeps plain English)
+
 __all__ = [
     "DEFAULT_IMAGE_SIZE",
-    "DEFAULT_VALIDATION_FRACTION",
     "DEMO_NAME",
     "MAX_PICTURE_BYTES",
+    "CannotWriteError",
     "MIN_PICTURE_SIDE",
     "DatasetError",
     "DatasetReport",
@@ -42,6 +43,7 @@ __all__ = [
     "LabelledFile",
     "SkippedFile",
     "SkippedFolder",
+    "TooManyPicturesError",
     "UnpackedZip",
     "UnreadablePicture",
     "UnsafeArchiveError",
@@ -57,6 +59,7 @@ __all__ = [
     "read_header",
     "safe_name",
     "to_array",
+    "unique_name",
     "unpack_zip",
     "write_uploads",
 ]

@@ -15,8 +15,13 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..i18n import msg, msg_n, sentences
+from ..paths import scratch_prefix
+from ..settings import DEFAULT_VALIDATION_FRACTION, MAX_VALIDATION_FRACTION
 from .imagefile import UnreadablePicture, load_picture, read_header
 from .lookalikes import look_hash, lookalike_findings
+from .names import name_problem, safe_name, unique_name
+from .pixels import new_pixel_array
 from .report import (
     MIN_PICTURES_PER_CLASS,
     DatasetError,
@@ -24,26 +29,34 @@ from .report import (
     SkippedFile,
     SkippedFolder,
     check_usable,
+    shown_name,
+    size_words,
+    too_many_pictures,
 )
 from .sources import (
     MAX_PICTURE_BYTES,
     FolderListing,
     UnpackedZip,
     ZipSource,
-    _size_words,
-    name_problem,
     read_folder,
-    safe_name,
     unpack_zip,
-    write_uploads,
+    write_uploads_reporting,
 )
 
 DEFAULT_IMAGE_SIZE = 224
-DEFAULT_VALIDATION_FRACTION = 0.2
-MAX_VALIDATION_FRACTION = 0.9
 # Smaller pictures hold too little to learn from once scaled up.
 MIN_PICTURE_SIDE = 32
 _HASH_CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class _LeftOut:
+    """What was found before the listing: files and folders left out (a zip's members, uploads
+    that never arrived) and warnings (a class renamed to be a folder)."""
+
+    skipped: tuple[SkippedFile, ...] = ()
+    folders: tuple[SkippedFolder, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -106,6 +119,9 @@ class ImageDataset:
         root: str | os.PathLike[str],
         image_size: int = DEFAULT_IMAGE_SIZE,
         min_per_class: int = MIN_PICTURES_PER_CLASS,
+        *,
+        max_pictures: int | None = None,
+        pixels_dir: str | os.PathLike[str] | None = None,
     ) -> "ImageDataset":
         """Load a folder with one sub-folder per class.
 
@@ -115,19 +131,25 @@ class ImageDataset:
         never fatal; so are folders left out. Near-identical pictures and pictures far
         smaller than the rest are reported, not dropped. Raises DatasetError (with the
         report) if fewer than 2 classes, or a class with fewer than ``min_per_class``
-        usable pictures.
+        usable pictures; TooManyPicturesError, before decoding any, if the folder holds
+        more than ``max_pictures`` files. With ``pixels_dir`` the decoded pixels go to a
+        memory-mapped file there as they are decoded (its room reserved first), never held
+        whole in memory.
         """
-        return cls._from_listing(read_folder(root), image_size, min_per_class)
+        return cls._from_listing(read_folder(root), image_size, min_per_class,
+                                 max_pictures=max_pictures, pixels_dir=pixels_dir)
 
     @classmethod
     def _from_listing(
-        cls, listing: FolderListing, image_size: int, min_per_class: int, unpacked=None
+        cls, listing: FolderListing, image_size: int, min_per_class: int, left_out: _LeftOut = _LeftOut(),
+        max_pictures: int | None = None, pixels_dir=None,
     ) -> "ImageDataset":
-        pixels = new_pixel_array(len(listing.files), image_size)
+        if max_pictures is not None and len(listing.files) > max_pictures:
+            raise too_many_pictures(len(listing.files), max_pictures)
+        pixels = new_pixel_array(len(listing.files), image_size, pixels_dir)
         decoded = _decode_all([f.path for f in listing.files], image_size, pixels)
 
-        skipped = list(unpacked.skipped) if unpacked is not None else []
-        skipped += listing.skipped
+        skipped = list(left_out.skipped) + listing.skipped
         first_with_hash: dict[str, int] = {}
         kept: list[int] = []
         for index, (file, result) in enumerate(zip(listing.files, decoded)):
@@ -146,7 +168,7 @@ class ImageDataset:
                 pixels[row] = pixels[index]
         kept_files = [listing.files[i] for i in kept]
         class_index = {name: i for i, name in enumerate(listing.class_names)}
-        folders = (list(unpacked.skipped_folders) if unpacked is not None else []) + listing.skipped_folders
+        folders = list(left_out.folders) + listing.skipped_folders
         dataset = cls(
             class_names=listing.class_names,
             paths=[f.path for f in kept_files],
@@ -160,7 +182,7 @@ class ImageDataset:
             look_hashes=[decoded[i].look_hash for i in kept],
             original_sizes=[decoded[i].original_size for i in kept],
         )
-        dataset.report = dataset._findings(skipped, folders)
+        dataset.report = dataset._findings(skipped, folders, left_out.warnings)
         check_usable(listing.class_names, dataset.report.counts, listing.empty_classes,
                      dataset.report, min_per_class, listing.unreadable_classes)
         return dataset
@@ -172,13 +194,18 @@ class ImageDataset:
         work_dir: str | os.PathLike[str],
         image_size: int = DEFAULT_IMAGE_SIZE,
         min_per_class: int = MIN_PICTURES_PER_CLASS,
+        *,
+        max_pictures: int | None = None,
     ) -> "ImageDataset":
         """Unpack a zip of class folders into a fresh folder inside ``work_dir`` and load it.
 
-        Only pictures are unpacked; other members are reported as skipped, never written."""
+        Only pictures are unpacked; other members are reported as skipped, never written. A zip
+        of more than ``max_pictures`` pictures is refused from its listing, before anything is
+        written. The decoded pixels go to a memory-mapped file in that folder."""
         folder = _fresh_folder(work_dir, "zip-")
-        unpacked = _or_remove(folder, lambda: unpack_zip(source, folder))
-        return _or_remove(folder, lambda: cls.from_unpacked(unpacked, image_size, min_per_class))
+        unpacked = _or_remove(folder, lambda: unpack_zip(source, folder, max_pictures=max_pictures))
+        return _or_remove(folder, lambda: cls.from_unpacked(unpacked, image_size, min_per_class,
+                                                            max_pictures=max_pictures, pixels_dir=folder))
 
     @classmethod
     def from_unpacked(
@@ -186,30 +213,51 @@ class ImageDataset:
         unpacked: UnpackedZip,
         image_size: int = DEFAULT_IMAGE_SIZE,
         min_per_class: int = MIN_PICTURES_PER_CLASS,
+        *,
+        max_pictures: int | None = None,
+        pixels_dir: str | os.PathLike[str] | None = None,
     ) -> "ImageDataset":
         """Load the folder ``unpack_zip`` made; what it left out is in the report too (named
         as the pictures are: without a wrapping folder the classes sit in)."""
         listing = read_folder(unpacked.folder)
+        if not listing.class_names and unpacked.inner_zips():
+            inner = unpacked.inner_zips()[0]
+            raise DatasetError(msg("{zip} holds another zip file ({inner}) instead of class folders. Unpack {inner} "
+                                   "and use what it holds, or upload {inner} itself.", zip=unpacked.label,
+                                   inner=shown_name(inner)))
         wrapper = listing.root.relative_to(unpacked.folder).as_posix() + "/"
-        if wrapper != "./":
-            unpacked = UnpackedZip(
-                unpacked.folder,
-                tuple(SkippedFile(s.name.removeprefix(wrapper), s.reason) for s in unpacked.skipped),
-                tuple(SkippedFolder(f.name.removeprefix(wrapper), f.reason) for f in unpacked.skipped_folders),
-            )
-        return cls._from_listing(listing, image_size, min_per_class, unpacked)
+        wrapper = "" if wrapper == "./" else wrapper
+        left_out = _LeftOut(tuple(SkippedFile(s.name.removeprefix(wrapper), s.reason) for s in unpacked.skipped),
+                            tuple(SkippedFolder(f.name.removeprefix(wrapper), f.reason)
+                                  for f in unpacked.skipped_folders))
+        return cls._from_listing(listing, image_size, min_per_class, left_out, max_pictures, pixels_dir)
 
     @classmethod
     def from_uploads(
         cls,
-        items: Iterable[tuple[str, str, bytes]],
+        items: Iterable[tuple[str, str, bytes | None]],
         work_dir: str | os.PathLike[str],
         image_size: int = DEFAULT_IMAGE_SIZE,
         min_per_class: int = MIN_PICTURES_PER_CLASS,
+        *,
+        max_pictures: int | None = None,
     ) -> "ImageDataset":
-        """Write (class name, file name, bytes) uploads to a fresh folder in ``work_dir``, load it."""
+        """Write (class name, file name, bytes) uploads to a fresh folder in ``work_dir``, load it.
+
+        An upload whose bytes are None (it never arrived) is reported as skipped; a class name
+        that cannot be a folder name as typed (empty, only spaces) gets a warning saying what
+        it is called instead. The decoded pixels go to a memory-mapped file in that folder."""
+        items = list(items)
+        arrived = sum(1 for item in items if item[2] is not None)
+        if max_pictures is not None and arrived > max_pictures:  # before a single file is written
+            raise too_many_pictures(arrived, max_pictures)
         folder = _fresh_folder(work_dir, "uploads-")
-        return _or_remove(folder, lambda: cls.from_folder(write_uploads(items, folder), image_size, min_per_class))
+
+        def load() -> "ImageDataset":
+            written = write_uploads_reporting(items, folder)
+            return cls._from_listing(read_folder(folder), image_size, min_per_class,
+                                     _LeftOut(written.missing, (), written.renamed), max_pictures, folder)
+        return _or_remove(folder, load)
 
     @classmethod
     def load(
@@ -218,6 +266,8 @@ class ImageDataset:
         work_dir: str | os.PathLike[str] | None = None,
         image_size: int = DEFAULT_IMAGE_SIZE,
         min_per_class: int = MIN_PICTURES_PER_CLASS,
+        *,
+        max_pictures: int | None = None,
     ) -> "ImageDataset":
         """Load a folder, or a zip file (path or bytes) unpacked into ``work_dir``.
 
@@ -227,14 +277,19 @@ class ImageDataset:
             if not isinstance(source, (bytes, bytearray, memoryview)):
                 path = Path(source)
                 if not path.exists():
-                    raise FileNotFoundError(f"There is no folder or zip file at {path}")
+                    raise FileNotFoundError(msg("There is no folder or zip file at {path}", path=str(path)))
                 if path.suffix.lower() != ".zip" and not zipfile.is_zipfile(path):
-                    raise DatasetError(
-                        f"{path.name} is neither a folder nor a zip file of class folders."
-                    )
-            work_dir = work_dir if work_dir is not None else tempfile.mkdtemp(prefix="tlcore-")
-            return cls.from_zip(source, work_dir, image_size, min_per_class)
-        return cls.from_folder(source, image_size, min_per_class)
+                    raise DatasetError(msg("{name} is neither a folder nor a zip file of class folders.",
+                                           name=path.name))
+            work_dir = work_dir if work_dir is not None else tempfile.mkdtemp(prefix=scratch_prefix())
+            return cls.from_zip(source, work_dir, image_size, min_per_class, max_pictures=max_pictures)
+        return cls.from_folder(source, image_size, min_per_class, max_pictures=max_pictures)
+
+    @classmethod
+    def empty(cls, image_size: int = DEFAULT_IMAGE_SIZE) -> "ImageDataset":
+        """A set with no pictures yet (pictures join it with ``added``)."""
+        return cls(class_names=[], paths=[], names=[], labels=np.zeros(0, np.int64), file_hashes=[],
+                   pixels=new_pixel_array(0, image_size), image_size=image_size, report=DatasetReport({}))
 
     # ---- contents ----------------------------------------------------------------
 
@@ -278,10 +333,8 @@ class ImageDataset:
             decoded = _decode_all(self.paths, size, out)
             for name, result in zip(self.names, decoded):
                 if result.problem is not None:
-                    raise DatasetError(
-                        f"{name} could not be read again: it {result.problem}. "
-                        "Load the pictures again."
-                    )
+                    raise DatasetError(sentences(msg("{name} could not be read again.", name=name), result.problem,
+                                                 msg("Load the pictures again.")))
             self._pixels_by_size[size] = out
         return self._pixels_by_size[size]
 
@@ -307,10 +360,9 @@ class ImageDataset:
         for label, class_name in enumerate(self.class_names):
             members = np.flatnonzero(self.labels == label)
             if len(members) < 2:
-                raise ValueError(
-                    f"Class '{class_name}' has {len(members)} picture(s); "
-                    "splitting needs at least 2 per class."
-                )
+                raise ValueError(msg_n("Class '{name}' has {count} picture; splitting needs at least 2 per class.",
+                                       "Class '{name}' has {count} pictures; splitting needs at least 2 per class.",
+                                       len(members), name=class_name))
             shuffled = rng.permutation(members)
             n_validation = math.floor(len(members) * validation_fraction + 0.5)
             n_validation = min(max(n_validation, 1), len(members) - 1)
@@ -345,9 +397,9 @@ class ImageDataset:
         """
         drop_classes, drop_names = set(class_names), set(names)
         for class_name in sorted(drop_classes - set(self.class_names)):
-            raise ValueError(f"There is no class '{class_name}' in this picture set.")
+            raise ValueError(msg("There is no class '{name}' in this picture set.", name=class_name))
         for name in sorted(drop_names - set(self.names)):
-            raise ValueError(f"There is no picture {name} in this picture set.")
+            raise ValueError(msg("There is no picture {name} in this picture set.", name=name))
         keep = [i for i, (name, label) in enumerate(zip(self.names, self.labels.tolist()))
                 if self.class_names[label] not in drop_classes and name not in drop_names]
         classes = {c: c for c in self.class_names if c not in drop_classes}
@@ -364,38 +416,47 @@ class ImageDataset:
         """
         for old in new_names:
             if old not in self.class_names:
-                raise ValueError(f"There is no class '{old}' in this picture set.")
+                raise ValueError(msg("There is no class '{name}' in this picture set.", name=old))
         classes = {c: str(new_names.get(c, c)).strip() for c in self.class_names}
         seen: dict[str, str] = {}  # case-folded new name -> the old name it came from
         for old, new in classes.items():
-            problem = name_problem(new) or ("starts with a dot, which would hide it" if new.startswith(".") else None)
+            problem = name_problem(new) or (msg("It starts with a dot, which would hide it.") if new.startswith(".") else None)
             if problem:
-                raise ValueError(f"The class name '{new}' cannot be used: it {problem}. Choose another name.")
+                raise ValueError(sentences(msg("The class name '{name}' cannot be used.", name=new), problem,
+                                           msg("Choose another name.")))
             if new.casefold() in seen:
                 first = seen[new.casefold()]
                 wanted = new if old in new_names else classes[first]
-                raise ValueError(
-                    f"The classes '{first}' and '{old}' would both be called '{wanted}'; choose another "
-                    "name (names that differ only in capitals count as the same)."
-                )
+                raise ValueError(msg("The classes '{first}' and '{second}' would both be called '{name}'; choose "
+                                     "another name (names that differ only in capitals count as the same).",
+                                     first=first, second=old, name=wanted))
             seen[new.casefold()] = old
         return self._derived(list(range(len(self))), classes, set())
 
-    def added(self, items: Iterable[tuple[str, str, bytes]], work_dir) -> "ImageDataset":
+    def added(self, items: Iterable[tuple[str, str, bytes | None]], work_dir, *,
+              max_pictures: int | None = None) -> "ImageDataset":
         """This set plus ``items`` (class name, file name, bytes), decoding only the new files.
 
         The files are written to a fresh folder in ``work_dir`` (names made safe, as uploads
         are); a class not in the set yet becomes a new class. New files that are not
-        pictures, or exact copies of a picture already in the set, are skipped and reported,
-        like any other; the report is worked out again for the whole set."""
+        pictures, never arrived (bytes None), or are exact copies of a picture already in the
+        set, are skipped and reported, like any other; the report is worked out again for the
+        whole set. TooManyPicturesError, before decoding, if the set would pass ``max_pictures``."""
+        items = list(items)
+        arrived = sum(1 for item in items if item[2] is not None)
+        if max_pictures is not None and len(self) + arrived > max_pictures:  # before a single file is written
+            raise too_many_pictures(arrived, max_pictures, already=len(self))
         folder = _fresh_folder(work_dir, "added-")
-        write_uploads(self._unclashing(items), folder)
+        return _or_remove(folder, lambda: self._added_from(folder, items))
+
+    def _added_from(self, folder: Path, items: list) -> "ImageDataset":
+        written = write_uploads_reporting(self._unclashing(items), folder)
         listing = read_folder(folder)
-        pixels = new_pixel_array(len(listing.files), self.image_size)
+        pixels = new_pixel_array(len(listing.files), self.image_size, folder)
         decoded = _decode_all([f.path for f in listing.files], self.image_size, pixels)
         first_with_hash = {h: (name, self.class_names[label])
                            for h, name, label in zip(self.file_hashes, self.names, self.labels.tolist())}
-        skipped, kept = list(self.report.skipped), []
+        skipped, kept = list(self.report.skipped) + list(written.missing), []
         for index, (file, result) in enumerate(zip(listing.files, decoded)):
             original = first_with_hash.get(result.sha256)
             if result.problem is not None:
@@ -408,7 +469,7 @@ class ImageDataset:
         class_names = sorted(set(self.class_names) | {listing.files[i].class_name for i in kept})
         old_labels = np.array([class_names.index(c) for c in self.class_names], dtype=np.int64)[self.labels]
         new_labels = np.array([class_names.index(listing.files[i].class_name) for i in kept], dtype=np.int64)
-        combined = new_pixel_array(len(self) + len(kept), self.image_size)
+        combined = new_pixel_array(len(self) + len(kept), self.image_size, folder)
         combined[: len(self)] = self.pixels()
         combined[len(self):] = pixels[kept]
         child = ImageDataset(
@@ -422,23 +483,69 @@ class ImageDataset:
             original_sizes=np.concatenate([self.original_sizes,
                                            np.array([decoded[i].original_size for i in kept], np.int64).reshape(-1, 2)]),
         )
-        child.report = child._findings(skipped, list(self.report.folders) + list(listing.skipped_folders))
+        child.report = child._findings(skipped, list(self.report.folders) + list(listing.skipped_folders),
+                                       written.renamed)
+        return child
+
+    def moved(self, name: str, to_class: str) -> "ImageDataset":
+        """This set with the picture ``name`` ("class/file.jpg") in ``to_class`` (named "to_class/file.jpg",
+        or "file_1.jpg" if that is taken), every picture in the same place and order and the decoded
+        pixels reused: the features cached for the set still belong to it; the file is not touched.
+
+        Raises ValueError, in plain words, for a picture or class that is not in the set, or a
+        move that would leave its class with fewer than 2 pictures (too few to train on)."""
+        if name not in self.names:
+            raise ValueError(msg("There is no picture {name} in this picture set.", name=name))
+        if to_class not in self.class_names:
+            raise ValueError(msg("There is no class '{name}' in this picture set.", name=to_class))
+        index = self.names.index(name)
+        from_class = self.class_names[int(self.labels[index])]
+        if from_class == to_class:
+            return self
+        if self.counts[from_class] - 1 < MIN_PICTURES_PER_CLASS:
+            raise ValueError(msg_n("Moving it would leave '{name}' with fewer than {count} picture, too few to "
+                                   "learn from. Add pictures to that class first.",
+                                   "Moving it would leave '{name}' with fewer than {count} pictures, too few to "
+                                   "learn from. Add pictures to that class first.", MIN_PICTURES_PER_CLASS,
+                                   name=from_class))
+        labels, names = self.labels.copy(), list(self.names)
+        labels[index] = self.class_names.index(to_class)
+        names[index] = unique_name(f"{to_class}/{name.split('/', 1)[-1]}", names)
+        child = self._copy(names=names, labels=labels)
+        child.report = child._findings(list(self.report.skipped), list(self.report.folders))
+        return child
+
+    def relocated(self, root: str | os.PathLike[str], paths: Sequence[Path]) -> "ImageDataset":
+        """The same pictures, read from ``paths`` under ``root`` from now on (copied there, say)."""
+        return self._copy(root=Path(root), paths=paths)
+
+    def with_pixels(self, pixels: np.ndarray) -> "ImageDataset":
+        """The same pictures, decoded into ``pixels`` (at ``image_size``: memory-mapped from a file, say)."""
+        return self._copy(pixels=pixels)
+
+    def _copy(self, pixels: np.ndarray | None = None, **changes) -> "ImageDataset":
+        """A new set sharing this one's pictures, with ``changes`` (constructor arguments); the
+        pixels decoded so far are shared too, unless ``pixels`` replaces them."""
+        values = dict(class_names=self.class_names, paths=self.paths, names=self.names, labels=self.labels,
+                      file_hashes=self.file_hashes, image_size=self.image_size, report=self.report,
+                      root=self.root, look_hashes=self.look_hashes, original_sizes=self.original_sizes)
+        child = ImageDataset(pixels=self._pixels_by_size[self.image_size] if pixels is None else pixels,
+                             **{**values, **changes})
+        if pixels is None:
+            child._pixels_by_size = dict(self._pixels_by_size)
         return child
 
     def _unclashing(self, items) -> list[tuple[str, str, bytes]]:
         """``items`` renamed where a file name is already taken in its class ("camera_0001_1.jpg"):
         every picture of a set keeps its own name (a name is how a picture is removed again)."""
-        taken = {name.casefold() for name in self.names}
+        taken = list(self.names)
         renamed = []
         for class_name, file_name, content in items:
             folder = safe_name(str(class_name).strip(), fallback="class")
-            stem, suffix = os.path.splitext(safe_name(str(file_name).replace("\\", "/").rsplit("/", 1)[-1],
-                                                      fallback="picture"))
-            name, number = stem + suffix, 1
-            while f"{folder}/{name}".casefold() in taken:
-                name, number = f"{stem}_{number}{suffix}", number + 1
-            taken.add(f"{folder}/{name}".casefold())
-            renamed.append((class_name, name, content))
+            file_name = safe_name(str(file_name).replace("\\", "/").rsplit("/", 1)[-1], fallback="picture")
+            name = unique_name(f"{folder}/{file_name}", taken)
+            taken.append(name)
+            renamed.append((class_name, name.split("/", 1)[1], content))
         return renamed
 
     def _sliced(self, indices, class_names, labels, names) -> "ImageDataset":
@@ -478,35 +585,12 @@ class ImageDataset:
         child.report = child._findings(skipped, list(self.report.folders))
         return child
 
-    def _findings(self, skipped: list[SkippedFile], folders: list) -> DatasetReport:
-        """This set's report: counts, advice and look-alikes, with ``skipped`` and ``folders``."""
-        warnings, notes = lookalike_findings(self.names, self.labels, self.class_names,
-                                             self.pixels(), self.look_hashes, self.original_sizes)
-        return DatasetReport.build(self.counts, skipped, folders, warnings, notes)
-
-
-def memory_budget_bytes() -> int:
-    """How many bytes of decoded pictures stay in memory ($TLCORE_MEMORY_BUDGET_MB, default 1500).
-
-    Above it, pictures are decoded into a file on disk and read from there (memory-mapped):
-    the operating system keeps in memory only what is being used."""
-    return int(float(os.environ.get("TLCORE_MEMORY_BUDGET_MB", "1500")) * 1e6)
-
-
-def new_pixel_array(count: int, size: int) -> np.ndarray:
-    """An uint8 (count, size, size, 3) array: in memory, or on disk when over the budget."""
-    shape = (count, size, size, 3)
-    if count * size * size * 3 <= memory_budget_bytes():
-        return np.empty(shape, dtype=np.uint8)
-    from ..paths import cache_root
-
-    folder = cache_root() / "pixels"
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=folder, suffix=".npy")
-    os.close(handle)
-    array = np.lib.format.open_memmap(name, mode="w+", dtype=np.uint8, shape=shape)
-    os.unlink(name)  # the mapping stays valid; the file goes away with it
-    return array
+    def _findings(self, skipped: list[SkippedFile], folders: list, warnings=()) -> DatasetReport:
+        """This set's report: counts, advice and look-alikes, with ``skipped``, ``folders`` and
+        ``warnings`` found while loading."""
+        lookalikes, notes = lookalike_findings(self.names, self.labels, self.class_names,
+                                               self.pixels(), self.look_hashes, self.original_sizes)
+        return DatasetReport.build(self.counts, skipped, folders, list(warnings) + lookalikes, notes)
 
 
 def _decode_all(paths: Sequence[Path], size: int, out: np.ndarray) -> list[_DecodedFile]:
@@ -535,10 +619,10 @@ def _decode_file(path: Path, size: int) -> _DecodedFile:
         with open(path, "rb") as file:
             length = os.fstat(file.fileno()).st_size
             if length > MAX_PICTURE_BYTES:
-                return _DecodedFile("", None, f"is {_size_words(length)}, more than the "
-                                              f"{_size_words(MAX_PICTURE_BYTES)} a picture may be")
+                return _DecodedFile("", None, msg("It is {size}, more than the {limit} a picture may be.",
+                                                  size=size_words(length), limit=size_words(MAX_PICTURE_BYTES)))
             if length == 0:
-                return _DecodedFile("", None, "is empty")
+                return _DecodedFile("", None, msg("It is empty."))
             _, width, height = read_header(file)
             pixels = load_picture(file, size, min_side=MIN_PICTURE_SIDE)
             file.seek(0)
@@ -546,7 +630,7 @@ def _decode_file(path: Path, size: int) -> _DecodedFile:
     except UnreadablePicture as problem:
         return _DecodedFile("", None, problem.reason)
     except OSError as error:
-        return _DecodedFile("", None, f"could not be read ({error.strerror or error})")
+        return _DecodedFile("", None, msg("It could not be read ({why}).", why=str(error.strerror or error)))
     return _DecodedFile(sha256, pixels, None, look_hash(pixels), (width, height))
 
 
@@ -559,11 +643,9 @@ def _sha256(file) -> str:
 
 def _copy_reason(class_name: str, original: str, original_class: str) -> str:
     if class_name == original_class:
-        return f"is an exact copy of {original}"
-    return (
-        f"is an exact copy of {original}, which is in class '{original_class}'; "
-        "a picture can only teach one class"
-    )
+        return msg("It is an exact copy of {name}.", name=original)
+    return msg("It is an exact copy of {name}, which is in class '{class_name}'; a picture can only teach one class.",
+               name=original, class_name=original_class)
 
 
 def _renamer(classes: dict[str, str]):
@@ -580,8 +662,8 @@ def _moved(entry: SkippedFile, rename, gone: set[str]) -> SkippedFile:
         return SkippedFile(rename(entry.name), entry.reason)
     name, original = rename(entry.name), rename(entry.copy_of)
     if entry.copy_of in gone:
-        reason = (f"is an exact copy of {entry.copy_of}, which was taken out of the set; "
-                  "load the pictures again to use this one")
+        reason = msg("It is an exact copy of {name}, which was taken out of the set; load the pictures again to use "
+                     "this one.", name=entry.copy_of)
     else:
         reason = _copy_reason(name.split("/", 1)[0], original, original.split("/", 1)[0])
     return SkippedFile(name, reason, original)

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..i18n import N_
 from ..paths import cache_root
 from .dataset import DEFAULT_IMAGE_SIZE, ImageDataset
 
-DEMO_NAME = "Shapes (built-in demo)"
+DEMO_NAME = N_("Shapes (built-in demo)")  # the set's name; shown translated (studio.state)
 DEMO_CLASSES = ("circle", "square", "triangle")
 DEMO_PICTURES_PER_CLASS = 30
 DEMO_PICTURE_SIZE = 160

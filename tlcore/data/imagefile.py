@@ -10,7 +10,7 @@ pictures with exactly the same code.
     read_header(source)         -> (format, width, height), reading only the header
 
 A file that cannot be used raises ``UnreadablePicture`` whose ``reason`` is
-plain words that fit after "it", e.g. "is not a picture". A file is opened by
+one whole sentence whose "It" is the file, e.g. "It is not a picture." A file is opened by
 its header first, so a big file that is not a picture is never read in full.
 """
 
@@ -23,6 +23,14 @@ from typing import BinaryIO, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+
+def msg(text: str, **values) -> str:
+    """A reason with its values. This file imports nothing of tlcore (it is copied into predict.py,
+    which says it in English); tlcore.data puts tlcore.i18n's ``msg`` here, so a page can say it in
+    the reader's language."""
+    return text.format(**values) if values else text
+
+
 PictureSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
 
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -32,11 +40,11 @@ _ORIENTATIONS_THAT_SWAP_SIDES = {5, 6, 7, 8}
 _WHITE = (255, 255, 255)
 # The "ftyp" brands of HEIF files (iPhone photos), which Pillow cannot read.
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
-_HEIC_REASON = "is an iPhone HEIC photo, which this program cannot read: export it as JPEG"
+_HEIC_REASON = msg("It is an iPhone HEIC photo, which this program cannot read: export it as JPEG.")
 # A JPEG whose data ends early decodes without error, the rest filled with flat mid-grey;
 # a bottom band of such rows this tall (a fraction of the height) marks the file as damaged.
 _PADDING_GREY, _PADDING_FRACTION = 128, 0.25
-_PADDING_REASON = "is damaged (part of the picture is missing and shows as blank grey)"
+_PADDING_REASON = msg("It is damaged (part of the picture is missing and shows as blank grey).")
 
 
 class UnreadablePicture(ValueError):
@@ -67,10 +75,8 @@ def load_picture(
         width, height = _upright_size(image)
         _check_pixel_count(width, height, max_pixels)
         if min(width, height) < min_side:
-            raise UnreadablePicture(
-                f"is too small ({width}×{height} pixels; "
-                f"at least {min_side}×{min_side} are needed)"
-            )
+            raise UnreadablePicture(msg("It is too small ({width}×{height} pixels; at least {side}×{side} are needed).",
+                                        width=str(width), height=str(height), side=str(min_side)))
         if image.format == "JPEG" and width >= 2 * size and height >= 2 * size:
             # Must happen before the pixels are loaded to have any effect.
             image.draft("RGB", (size, size))
@@ -106,35 +112,33 @@ def _open(source: PictureSource) -> Image.Image:
     try:
         return Image.open(stream)
     except UnidentifiedImageError:
-        raise UnreadablePicture(_HEIC_REASON if _is_heif(stream) else "is not a picture") from None
+        raise UnreadablePicture(msg(_HEIC_REASON) if _is_heif(stream) else msg("It is not a picture.")) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UnreadablePicture(
-            f"is too large (over {_pixel_words(Image.MAX_IMAGE_PIXELS)} pixels)"
-        ) from None
+        raise UnreadablePicture(_too_large(Image.MAX_IMAGE_PIXELS)) from None
     except OSError as error:  # the file itself could not be read
-        raise UnreadablePicture(f"could not be read ({error.strerror or error})") from None
+        raise UnreadablePicture(msg("It could not be read ({why}).", why=str(error.strerror or error))) from None
     except Exception:  # Pillow plugins report broken headers with many error types.
-        raise UnreadablePicture("is damaged or cut short") from None
+        raise UnreadablePicture(msg("It is damaged or cut short.")) from None
 
 
 def _stream(source: PictureSource) -> Union[str, BinaryIO]:
     """What Image.open reads lazily: a path (Pillow opens and closes it) or a file object."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         if not len(source):
-            raise UnreadablePicture("is empty")
+            raise UnreadablePicture(msg("It is empty."))
         return io.BytesIO(source)
     if hasattr(source, "read"):
         return source
     path = os.fspath(source)
     try:
         if os.path.isdir(path):
-            raise UnreadablePicture("is a folder, not a picture")
+            raise UnreadablePicture(msg("It is a folder, not a picture."))
         if os.stat(path).st_size == 0:
-            raise UnreadablePicture("is empty")
+            raise UnreadablePicture(msg("It is empty."))
     except FileNotFoundError:
-        raise UnreadablePicture("could not be found") from None
+        raise UnreadablePicture(msg("It could not be found.")) from None
     except OSError as error:
-        raise UnreadablePicture(f"could not be read ({error.strerror or error})") from None
+        raise UnreadablePicture(msg("It could not be read ({why}).", why=str(error.strerror or error))) from None
     return path
 
 
@@ -165,15 +169,24 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
 
 def _check_pixel_count(width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
-        raise UnreadablePicture(
-            f"is too large ({width}×{height} pixels; the limit is {_pixel_words(max_pixels)})"
-        )
+        if max_pixels >= 1_000_000:  # one whole sentence each: "million" is said differently per language
+            raise UnreadablePicture(msg("It is too large ({width}×{height} pixels; the limit is {limit} million "
+                                        "pixels).", width=str(width), height=str(height),
+                                        limit=_millions(max_pixels)))
+        raise UnreadablePicture(msg("It is too large ({width}×{height} pixels; the limit is {limit} pixels).",
+                                    width=str(width), height=str(height), limit=max_pixels))
 
 
-def _pixel_words(count: int) -> str:
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:g} million"
-    return f"{count:,}"
+def _too_large(max_pixels: int) -> str:
+    if max_pixels >= 1_000_000:
+        return msg("It is too large (over {limit} million pixels).", limit=_millions(max_pixels))
+    return msg("It is too large (over {limit} pixels).", limit=max_pixels)
+
+
+def _millions(count: int):
+    """50_000_000 → 50, 1_500_000 → 1.5 (a number, written the reader's way where it is translated)."""
+    millions = count / 1_000_000
+    return int(millions) if millions.is_integer() else millions
 
 
 def _decode_rgb(image: Image.Image) -> Image.Image:
@@ -181,11 +194,11 @@ def _decode_rgb(image: Image.Image) -> Image.Image:
     try:
         image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UnreadablePicture("is too large") from None
+        raise UnreadablePicture(msg("It is too large.")) from None
     except Exception:  # Truncated or corrupt data: OSError, SyntaxError, ValueError...
-        raise UnreadablePicture("is damaged or cut short") from None
+        raise UnreadablePicture(msg("It is damaged or cut short.")) from None
     if image.format in ("JPEG", "MPO") and _bottom_is_padding(image):
-        raise UnreadablePicture(_PADDING_REASON)
+        raise UnreadablePicture(msg(_PADDING_REASON))
     try:
         upright = ImageOps.exif_transpose(image)
     except Exception:  # A broken EXIF block should not cost the user a picture.
@@ -195,7 +208,8 @@ def _decode_rgb(image: Image.Image) -> Image.Image:
     except UnreadablePicture:
         raise
     except Exception:
-        raise UnreadablePicture("uses a colour format that cannot be read") from None
+        raise UnreadablePicture(msg("It uses a colour format that cannot be read.")) from None
+
 
 
 def _bottom_is_padding(image: Image.Image) -> bool:

@@ -17,6 +17,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from ..i18n import Listed, msg, msg_n
+
 # Candidates: hashes at most this many bits apart (of 64). Confirmed: 32×32 thumbnails
 # differing by at most this much on average (0-255). Measured on flowers5 (1,500 photos):
 # the same photo differs by 0-3.6, the closest different photos by 13.9 or more; no demo
@@ -100,26 +102,36 @@ def lookalike_findings(
 
 
 def _across_sentence(pairs: list[tuple[int, int]], names: Sequence[str]) -> str:
-    shown = "; ".join(f"{names[i]} and {names[j]}" for i, j in pairs[:NAMES_SHOWN])
-    more = f" (and {len(pairs) - NAMES_SHOWN} more pairs)" if len(pairs) > NAMES_SHOWN else ""
+    # "a with b, c with d, and e with f": each pair a message, the pairs one list in the reader's language
+    shown = Listed(msg("{first} with {second}", first=names[i], second=names[j]) for i, j in pairs[:NAMES_SHOWN])
     if len(pairs) == 1:
-        start = f"{shown} look nearly the same but are in different classes"
-    else:
-        start = f"{len(pairs)} pairs of pictures look nearly the same but are in different classes: {shown}{more}"
-    return f"{start}. A picture can teach only one class: check where each belongs."
+        return msg("{pair} look nearly the same but are in different classes. A picture can teach only one class: "
+                   "check where each belongs.", pair=msg("{first} and {second}", first=names[pairs[0][0]],
+                                                         second=names[pairs[0][1]]))
+    if len(pairs) > NAMES_SHOWN:
+        return msg_n("{count} pair of pictures looks nearly the same but is in different classes: {pairs} (and "
+                     "{more} more pairs). A picture can teach only one class: check where each belongs.",
+                     "{count} pairs of pictures look nearly the same but are in different classes: {pairs} (and "
+                     "{more} more pairs). A picture can teach only one class: check where each belongs.", len(pairs),
+                     pairs=shown, more=len(pairs) - NAMES_SHOWN)
+    return msg_n("{count} pair of pictures looks nearly the same but is in different classes: {pairs}. A picture "
+                 "can teach only one class: check where each belongs.",
+                 "{count} pairs of pictures look nearly the same but are in different classes: {pairs}. A picture "
+                 "can teach only one class: check where each belongs.", len(pairs), pairs=shown)
 
 
 def _within_sentence(class_name: str, pairs: list[tuple[int, int]], names: Sequence[str]) -> str:
     if len(pairs) == 1:
         i, j = pairs[0]
-        return f"{names[i]} and {names[j]} look nearly the same (fine, but varied pictures teach more)."
+        return msg("{first} and {second} look nearly the same (fine, but varied pictures teach more).",
+                   first=names[i], second=names[j])
     count = len({index for pair in pairs for index in pair})
     i, j = pairs[0]
-    return (
-        f"{count} pictures of '{class_name}' look nearly the same as another picture of "
-        f"'{class_name}' (for example {names[i]} and {names[j]}); a burst from the camera is "
-        "fine, but varied pictures teach more."
-    )
+    return msg_n("{count} picture of '{name}' looks nearly the same as another picture of '{name}' (for example "
+                 "{first} and {second}); a burst from the camera is fine, but varied pictures teach more.",
+                 "{count} pictures of '{name}' look nearly the same as another picture of '{name}' (for example "
+                 "{first} and {second}); a burst from the camera is fine, but varied pictures teach more.",
+                 count, name=class_name, first=names[i], second=names[j])
 
 
 def _far_smaller(names: Sequence[str], sizes: np.ndarray) -> str | None:
@@ -133,10 +145,12 @@ def _far_smaller(names: Sequence[str], sizes: np.ndarray) -> str | None:
     if not len(small):
         return None
     typical = sizes[known][np.argsort(areas[known])[known.sum() // 2]]
-    listed = ", ".join(f"{names[i]} ({sizes[i][0]}×{sizes[i][1]})" for i in small[:NAMES_SHOWN])
-    more = f" and {len(small) - NAMES_SHOWN} more" if len(small) > NAMES_SHOWN else ""
-    which = "is" if len(small) == 1 else "are"
-    return (
-        f"{listed}{more} {which} far smaller than the other pictures (most are about "
-        f"{typical[0]}×{typical[1]} pixels): check that {'it is a real picture' if len(small) == 1 else 'they are real pictures'}."
-    )
+    listed = ", ".join(f"{names[i]} ({sizes[i][0]}×{sizes[i][1]})" for i in small[:NAMES_SHOWN])  # names: outside text
+    values = dict(listed=listed, width=str(typical[0]), height=str(typical[1]))
+    if len(small) > NAMES_SHOWN:
+        return msg("{listed} and {more} more are far smaller than the other pictures (most are about {width}×{height} "
+                   "pixels): check that they are real pictures.", more=len(small) - NAMES_SHOWN, **values)
+    return msg_n("{listed} is far smaller than the other pictures (most are about {width}×{height} pixels): check "
+                 "that it is a real picture.",
+                 "{listed} are far smaller than the other pictures (most are about {width}×{height} pixels): check "
+                 "that they are real pictures.", len(small), **values)

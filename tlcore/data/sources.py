@@ -16,28 +16,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Union
 
+from ..i18n import msg, msg_n, sentences
 from .imagefile import UnreadablePicture, read_header
-from .report import DatasetError, SkippedFile, SkippedFolder, shown_name
+from .names import IGNORED_NAMES, is_hidden, is_ignored, name_problem, safe_name, unique_name
+from .report import (DatasetError, SkippedFile, SkippedFolder, cannot_write, is_disk_refusal, shown_name,
+                     size_words, too_many_pictures)
 
 DEFAULT_MAX_ZIP_BYTES = 2_000_000_000
 DEFAULT_MAX_ZIP_FILES = 50_000
 # No photo a class needs is bigger; larger files (videos, disk images) are skipped unread.
 MAX_PICTURE_BYTES = 50_000_000
 
-# Files that operating systems and archivers leave behind; never pictures.
-_IGNORED_NAMES = {"__macosx", "thumbs.db", "desktop.ini"}
 PICTURE_EXTENSIONS = {
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff",
 }
 HEIF_EXTENSIONS = {".heic", ".heif"}
-_HEIC_REASON = "is an iPhone HEIC photo, which this program cannot read: export it as JPEG"
-_UNSAFE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f/\\<>:"|?*]')
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
-_MAX_NAME_LENGTH = 120
-_MAX_NAME_BYTES = 255  # most file systems' limit, in UTF-8 bytes
+# Reasons are whole sentences whose "It" is the file or folder ("It is not a picture."), said after
+# "… was skipped." (never glued into another sentence: word order differs between languages).
+_HEIC_REASON = msg("It is an iPhone HEIC photo, which this program cannot read: export it as JPEG.")
 _COPY_CHUNK_BYTES = 1 << 20
-_HIDDEN_FOLDER = "hidden folders (their names start with a dot) are left out"
-_MACOS_FOLDER = "it holds the extra files macOS adds to zip files, not pictures"
+_HIDDEN_FOLDER = msg("Hidden folders (their names start with a dot) are left out.")
+_MACOS_FOLDER = msg("It holds the extra files macOS adds to zip files, not pictures.")
 
 ZipSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
 
@@ -77,59 +76,17 @@ class FolderListing:
     unreadable_classes: dict[str, str] = field(default_factory=dict)
 
 
-# ---- names -------------------------------------------------------------------------------
-
-
-def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be one file or folder name on every system, or None if it can.
-
-    The one check for every name that comes from outside (zip members, lesson files, class
-    folders). The words fit after "the name '...'", e.g. "is too long (300 characters)"."""
-    if name in ("", ".", ".."):
-        return "is not a name" if not name else "leads outside its folder"
-    if "/" in name or "\\" in name:
-        return "holds a slash"
-    bad = _UNSAFE_CHARACTERS.search(name)
-    if bad:
-        character = bad.group()
-        if character.isprintable():
-            return f"holds the character {character}, which Windows does not allow in names"
-        return "holds a control character"
-    if len(name) > _MAX_NAME_LENGTH or len(name.encode("utf-8")) > _MAX_NAME_BYTES:
-        return f"is too long ({len(name)} characters; at most {_MAX_NAME_LENGTH} can be used)"
-    if name != name.strip() or name.endswith("."):
-        return "starts or ends with a space, or ends with a dot, which Windows drops"
-    if _WINDOWS_RESERVED.match(name):
-        return "is a name Windows keeps for a device"
-    return None
-
-
-def is_safe_name(name: str) -> bool:
-    """Whether ``name`` is one file or folder name that is safe on every system."""
-    return name_problem(name) is None
-
-
-def is_hidden(name: str) -> bool:
-    """A name starting with one dot (".git", "._a.jpg"); "..daisy" is not hidden."""
-    return name.startswith(".") and not name.startswith("..")
-
-
-def is_ignored(name: str) -> bool:
-    """Hidden files, "." and "..", and the clutter of macOS and Windows."""
-    return is_hidden(name) or name in (".", "..") or name.lower() in _IGNORED_NAMES
-
-
 def _folder_skip_reason(name: str, as_class: bool) -> str | None:
-    """Why a folder is left out, as a clause, or None to use it."""
+    """Why a folder is left out, in whole sentences, or None to use it."""
     if name.lower() == "__macosx":
         return _MACOS_FOLDER
     if is_hidden(name):
         return _HIDDEN_FOLDER
-    if name in (".", "..") or name.lower() in _IGNORED_NAMES:
-        return "it holds files the computer adds by itself, not pictures"
+    if name in (".", "..") or name.lower() in IGNORED_NAMES:
+        return msg("It holds files the computer adds by itself, not pictures.")
     problem = name_problem(name)
     if as_class and problem:
-        return f"its name {problem}; rename the folder to use it as a class"
+        return sentences(problem, msg("Rename the folder to use it as a class."))
     return None
 
 
@@ -150,8 +107,11 @@ def read_folder(root: str | os.PathLike[str]) -> FolderListing:
     left out (hidden, macOS clutter, a name that cannot be a class, unreadable).
     """
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(msg("{path} is a file, not a folder: give the folder that holds one sub-folder "
+                                     "per class.", path=str(root)))
     if not root.is_dir():
-        raise FileNotFoundError(f"There is no folder at {root}")
+        raise FileNotFoundError(msg("There is no folder at {path}", path=str(root)))
     listing = FolderListing([], root=root)
     top_dirs, top_files = _entries(root, "", listing)
     # A lone folder that itself holds folders wraps the classes; a lone folder
@@ -162,17 +122,18 @@ def read_folder(root: str | os.PathLike[str]) -> FolderListing:
         and bool(_entries(top_dirs[0], "", FolderListing([]))[0])
     )
     if wrapped:
-        listing.skipped += [SkippedFile(f.name, "is not inside a class folder") for f in top_files]
+        listing.skipped += [SkippedFile(f.name, msg("It is not inside a class folder.")) for f in top_files]
         root = listing.root = top_dirs[0]
         top_dirs, top_files = _entries(root, f"{root.name}/", listing)
-    listing.skipped += [SkippedFile(f.name, "is not inside a class folder") for f in top_files]
+    listing.skipped += [SkippedFile(f.name, msg("It is not inside a class folder.")) for f in top_files]
 
     spelled: dict[str, str] = {}  # case-folded class name -> the folder's spelling
     for class_dir in top_dirs:
         why = _folder_skip_reason(class_dir.name, as_class=True)
         twin = spelled.setdefault(unicodedata.normalize("NFC", class_dir.name).casefold(), class_dir.name)
         if not why and twin != class_dir.name:
-            why = f"its name differs from the class '{twin}' only in capitals; rename or merge the folders"
+            why = msg("Its name differs from the class '{name}' only in capitals; rename or merge the folders.",
+                      name=twin)
         if why:
             listing.skipped_folders.append(SkippedFolder(class_dir.name, why))
             continue
@@ -193,10 +154,8 @@ def _entries(folder: Path, prefix: str, listing: FolderListing) -> tuple[list[Pa
         with os.scandir(folder) as scan:
             entries = sorted(scan, key=lambda e: e.name)
     except OSError as error:
-        raise DatasetError(
-            f"The folder {folder.name} could not be read ({error.strerror or error}); "
-            "check that it can be opened."
-        ) from None
+        raise DatasetError(msg("The folder {name} could not be read ({why}); check that it can be opened.",
+                               name=folder.name, why=str(error.strerror or error))) from None
     dirs, files = [], []
     for entry in entries:
         path = folder / entry.name
@@ -225,7 +184,7 @@ def _files_under(class_dir: Path, class_name: str, listing: FolderListing) -> li
         else:
             relative = Path(error.filename).relative_to(class_dir).as_posix()
             listing.skipped_folders.append(
-                SkippedFolder(f"{class_name}/{relative}", f"it could not be read ({why})")
+                SkippedFolder(f"{class_name}/{relative}", msg("It could not be read ({why}).", why=why))
             )
 
     for current, dirs, names in os.walk(class_dir, onerror=unreadable):
@@ -243,32 +202,11 @@ def _files_under(class_dir: Path, class_name: str, listing: FolderListing) -> li
             if os.path.isfile(full):
                 found.append(relative)
             elif os.path.islink(full):
-                listing.skipped.append(SkippedFile(f"{class_name}/{relative}", "is a link to a file that is not there"))
+                listing.skipped.append(SkippedFile(f"{class_name}/{relative}",
+                                                   msg("It is a link to a file that is not there.")))
             else:
-                listing.skipped.append(SkippedFile(f"{class_name}/{relative}", "is not a regular file"))
+                listing.skipped.append(SkippedFile(f"{class_name}/{relative}", msg("It is not a regular file.")))
     return sorted(found)
-
-
-def safe_name(text: str, fallback: str = "unnamed") -> str:
-    """A file or folder name that is safe on every system yet still readable.
-
-    Path separators, control and Windows-forbidden characters become "_";
-    leading dots and surrounding spaces go (no hidden files, no ".."); spaces
-    and non-English letters stay; long names are shortened, keeping the
-    extension. Returns ``fallback`` if nothing is left. The result passes
-    ``is_safe_name``.
-    """
-    name = unicodedata.normalize("NFC", str(text))
-    name = _UNSAFE_CHARACTERS.sub("_", name)
-    name = name.strip().lstrip(".").strip().rstrip(". ")
-    stem, suffix = os.path.splitext(name)
-    suffix = suffix if len(suffix) <= 10 else ""
-    while len(name) > _MAX_NAME_LENGTH or len(name.encode("utf-8")) > _MAX_NAME_BYTES:
-        stem = stem[:-1]
-        name = stem.rstrip(". ") + suffix
-    if _WINDOWS_RESERVED.match(name):
-        name = "_" + name
-    return name or fallback
 
 
 # ---- zips ---------------------------------------------------------------------------------
@@ -291,11 +229,17 @@ def every_file(parts: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class UnpackedZip:
-    """What ``unpack_zip`` did: the folder, and the members it left out (with why)."""
+    """What ``unpack_zip`` did: the folder, and the members it left out (with why); ``label`` names
+    the zip in sentences ("'flowers.zip'")."""
 
     folder: Path
     skipped: tuple[SkippedFile, ...] = ()
     skipped_folders: tuple[SkippedFolder, ...] = ()
+    label: str = "The zip file"
+
+    def inner_zips(self) -> list[str]:
+        """Zip files it held (left out: not pictures), e.g. a zip of the zip a teacher meant to give."""
+        return [s.name for s in self.skipped if s.name.lower().endswith(".zip")]
 
 
 @dataclass
@@ -312,6 +256,7 @@ def unpack_zip(
     max_total_bytes: int = DEFAULT_MAX_ZIP_BYTES,
     max_files: int = DEFAULT_MAX_ZIP_FILES,
     max_picture_bytes: int = MAX_PICTURE_BYTES,
+    max_pictures: int | None = None,
 ) -> UnpackedZip:
     """Unpack a zip safely into ``dest_dir``: only what ``policy`` allows.
 
@@ -319,8 +264,9 @@ def unpack_zip(
     not a zip, holds more than ``max_files`` members or more than ``max_total_bytes`` once
     unpacked, or has a member that is a symbolic link, leads outside ``dest_dir``, has a name
     that is not safe on every system (``name_problem``), or two folders whose names differ
-    only in capitals. If a member is refused while writing (damaged, password, lying about
-    its size), what was written is removed again.
+    only in capitals; TooManyPicturesError, also before anything is written, if it holds more
+    than ``max_pictures`` pictures. If a member is refused while writing (damaged, password,
+    lying about its size, a full disk: CannotWriteError), what was written is removed again.
 
     ``policy(parts)`` says per member: PICTURE (unpacked only if its extension or header
     says picture and it is at most ``max_picture_bytes``; else skipped with why, unread),
@@ -332,28 +278,30 @@ def unpack_zip(
     try:
         archive = zipfile.ZipFile(_zip_file_object(source))
     except (zipfile.BadZipFile, EOFError, OSError):
-        raise UnsafeArchiveError(f"{label} is not a zip file.") from None
+        raise UnsafeArchiveError(msg("{zip} is not a zip file.", zip=label)) from None
     with archive:
         members = archive.infolist()
         if len(members) > max_files:
-            raise UnsafeArchiveError(
-                f"{label} holds {len(members):,} files; the limit is {max_files:,}."
-            )
+            raise UnsafeArchiveError(msg_n("{zip} holds {count} file; the limit is {limit}.",
+                                           "{zip} holds {count} files; the limit is {limit}.", len(members), zip=label,
+                                           limit=max_files))
         plan = _plan(members, label, policy, max_picture_bytes)
+        pictures = sum(1 for _, parts, what in plan.writes
+                       if what == PICTURE and os.path.splitext(parts[-1])[1].lower() in PICTURE_EXTENSIONS)
+        if max_pictures is not None and pictures > max_pictures:
+            raise too_many_pictures(pictures, max_pictures, source=label)
         # Only what will be written counts: a big video left in the zip is skipped unread, not refused.
         declared = sum(member.file_size for member, _, what in plan.writes if what != FOLDER)
         if declared > max_total_bytes:
-            raise UnsafeArchiveError(
-                f"{label} would unpack to {_size_words(declared, max_total_bytes)}; "
-                f"the limit is {_size_words(max_total_bytes)}."
-            )
+            raise UnsafeArchiveError(msg("{zip} would unpack to {size}; the limit is {limit}.", zip=label,
+                                         size=size_words(declared, max_total_bytes), limit=size_words(max_total_bytes)))
         created: list[Path] = []
         try:
             _write(archive, plan, dest, label, max_total_bytes, created)
-        except UnsafeArchiveError:
+        except BaseException:
             _remove(created)
             raise
-    return UnpackedZip(dest, tuple(plan.skipped), tuple(plan.folders.values()))
+    return UnpackedZip(dest, tuple(plan.skipped), tuple(plan.folders.values()), label)
 
 
 def extract_zip(
@@ -409,10 +357,9 @@ def _folder_spellings(checked, label: str) -> dict[tuple, tuple]:
             spelling = tuple(folders[:depth])
             first = spellings.setdefault(_fold(spelling), spelling)
             if first != spelling:
-                raise UnsafeArchiveError(
-                    f"{label} holds two folders whose names differ only in capitals "
-                    f"('{'/'.join(first)}' and '{'/'.join(spelling)}'); rename one and make the zip again."
-                )
+                raise UnsafeArchiveError(msg(
+                    "{zip} holds two folders whose names differ only in capitals ('{first}' and '{second}'); "
+                    "rename one and make the zip again.", zip=label, first="/".join(first), second="/".join(spelling)))
     return spellings
 
 
@@ -423,19 +370,19 @@ def _fold(parts: tuple) -> tuple:
 def _clash(name: str, key: tuple, files_seen: dict, folders: dict) -> str | None:
     """Why a file would clash with one already planned (or a folder), or None."""
     if key in folders:
-        return f"has the same name as the folder {'/'.join(folders[key])}; rename one of them"
+        return msg("It has the same name as the folder {folder}; rename one of them.", folder="/".join(folders[key]))
     if key in files_seen:
         if files_seen[key] == name:
-            return "is in the zip twice; the first one is used"
-        return f"has the same name as {files_seen[key]} apart from capitals; the first one is used"
+            return msg("It is in the zip twice; the first one is used.")
+        return msg("It has the same name as {name} apart from capitals; the first one is used.", name=files_seen[key])
     return None
 
 
 def _picture_reason(member: zipfile.ZipInfo, file_name: str, limit: int) -> str | None:
     """Why a member cannot be a picture, judged before unpacking; None if it may be one."""
     if member.file_size > limit:
-        return (f"is {_size_words(member.file_size)}, more than the {_size_words(limit)} "
-                "a picture may be; it was not unpacked")
+        return msg("It is {size}, more than the {limit} a picture may be; it was not unpacked.",
+                   size=size_words(member.file_size), limit=size_words(limit))
     suffix = os.path.splitext(file_name)[1].lower()
     if suffix in HEIF_EXTENSIONS:
         return _HEIC_REASON
@@ -444,7 +391,10 @@ def _picture_reason(member: zipfile.ZipInfo, file_name: str, limit: int) -> str 
 
 def _write(archive, plan: _Plan, dest: Path, label: str, max_total_bytes: int, created: list) -> None:
     if not dest.exists():
-        dest.mkdir(parents=True)
+        try:
+            dest.mkdir(parents=True)
+        except OSError as error:
+            raise cannot_write(error, label) from None
         created.append(dest)
     dest_resolved = dest.resolve()
     written = 0
@@ -453,7 +403,7 @@ def _write(archive, plan: _Plan, dest: Path, label: str, max_total_bytes: int, c
         # Belt and braces: the checked parts cannot escape, but a folder
         # already in dest_dir could be a link; never write through one.
         if not target.parent.resolve().is_relative_to(dest_resolved) or target.is_symlink():
-            raise UnsafeArchiveError(f"{label} tries to write outside its folder.")
+            raise UnsafeArchiveError(msg("{zip} tries to write outside its folder.", zip=label))
         if what == FOLDER:
             _make_folders(target, dest, created)
             continue
@@ -462,7 +412,10 @@ def _write(archive, plan: _Plan, dest: Path, label: str, max_total_bytes: int, c
             if reason:
                 plan.skipped.append(SkippedFile("/".join(parts), reason))
                 continue
-        _make_folders(target.parent, dest, created)
+        try:
+            _make_folders(target.parent, dest, created)
+        except OSError as error:
+            raise cannot_write(error, label) from None
         created.append(target)
         written += _copy_member(archive, member, target, label, max_total_bytes - written)
 
@@ -504,7 +457,8 @@ def _zip_label(source: ZipSource) -> str:
     name = getattr(source, "name", None)
     if isinstance(name, str) and name:
         return f"'{Path(name).name}'"
-    return "The uploaded file"
+    return msg("The uploaded file")
+
 
 
 def _zip_file_object(source: ZipSource):
@@ -519,23 +473,21 @@ def _member_parts(member: zipfile.ZipInfo, label: str) -> list[str] | None:
     """Checked path parts of ``member`` (None for the zip's own root); refuses unsafe ones."""
     raw = member.filename
     if stat.S_ISLNK(member.external_attr >> 16):
-        raise UnsafeArchiveError(f"{label} contains a symbolic link ({raw}); links are refused.")
+        raise UnsafeArchiveError(msg("{zip} contains a symbolic link ({path}); links are refused.", zip=label, path=raw))
     # Zip paths use "/", but archives made on Windows may use "\": treat both as separators.
     path = raw.replace("\\", "/")
     if path.startswith("/") or re.match(r"^[A-Za-z]:", path) or "\x00" in path:
-        raise UnsafeArchiveError(f"{label} contains an absolute path ({raw}); it is refused.")
+        raise UnsafeArchiveError(msg("{zip} contains an absolute path ({path}); it is refused.", zip=label, path=raw))
     parts = [part for part in path.split("/") if part not in ("", ".")]
     if ".." in parts:
-        raise UnsafeArchiveError(
-            f"{label} contains a path that leads outside its folder ({raw}); it is refused."
-        )
+        raise UnsafeArchiveError(msg("{zip} contains a path that leads outside its folder ({path}); it is refused.",
+                                     zip=label, path=raw))
     for part in parts:
         problem = name_problem(part)
         if problem and not is_ignored(part):
-            raise UnsafeArchiveError(
-                f"{label} cannot be unpacked: the name '{_short(part)}' {problem}. "
-                "Rename it and make the zip again."
-            )
+            raise UnsafeArchiveError(sentences(
+                msg("{zip} cannot be unpacked because of the name '{name}'.", zip=label, name=_short(part)),
+                problem, msg("Rename it and make the zip again.")))
     return parts or None
 
 
@@ -550,11 +502,15 @@ def _copy_member(
             while chunk := source.read(_COPY_CHUNK_BYTES):
                 written += len(chunk)
                 if written > limit:
-                    raise UnsafeArchiveError(f"{label} unpacks to more than it declares.")
+                    raise UnsafeArchiveError(msg("{zip} unpacks to more than it declares.", zip=label))
                 out.write(chunk)
     except UnsafeArchiveError:
         raise
-    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+    except OSError as error:  # the disk refused (full, read-only): not the zip's fault
+        if is_disk_refusal(error):
+            raise cannot_write(error, label) from None
+        raise _unpack_error(error, member, label) from None
+    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError) as error:
         raise _unpack_error(error, member, label) from None
     return written
 
@@ -562,68 +518,87 @@ def _copy_member(
 def _unpack_error(error: Exception, member: zipfile.ZipInfo, label: str) -> UnsafeArchiveError:
     """Plain words for what zipfile raises while reading a member."""
     if isinstance(error, NotImplementedError):  # a RuntimeError, so looked at first
-        return UnsafeArchiveError(
-            f"{label} uses a compression method that cannot be read; please make a normal zip file."
-        )
+        return UnsafeArchiveError(msg("{zip} uses a compression method that cannot be read; please make a normal "
+                                      "zip file.", zip=label))
     if isinstance(error, RuntimeError):  # zipfile raises RuntimeError for encrypted members.
-        return UnsafeArchiveError(f"{label} is password-protected; it cannot be unpacked.")
-    return UnsafeArchiveError(
-        f"{label} is damaged: {member.filename} could not be unpacked. Make the zip file again, "
-        "or download it again."
-    )
+        return UnsafeArchiveError(msg("{zip} is password-protected; it cannot be unpacked.", zip=label))
+    return UnsafeArchiveError(msg("{zip} is damaged: {path} could not be unpacked. Make the zip file again, "
+                                  "or download it again.", zip=label, path=member.filename))
 
 
-def _size_words(count: int, other: int | None = None) -> str:
-    """"1.5 GB"; with ``other`` (a limit), as many decimals as it takes not to look equal to it."""
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if count >= size:
-            decimals = 1
-            while other is not None and count != other and decimals < 6 and \
-                    f"{count / size:.{decimals}f}" == f"{other / size:.{decimals}f}":
-                decimals += 1
-            return f"{count / size:.{decimals}f} {unit}"
-    return f"{count} bytes"
+@dataclass(frozen=True)
+class WrittenUploads:
+    """What ``write_uploads`` did: the folder, uploads that had no content (named, with why),
+    and a sentence for each class whose folder is not called as typed."""
+
+    folder: Path
+    missing: tuple[SkippedFile, ...] = ()
+    renamed: tuple[str, ...] = ()
+
+
+# An upload whose bytes never came (None): the browser's upload was cut off or had not finished.
+NOT_ARRIVED = msg("It did not arrive (its upload was cut off or had not finished); choose it again.")
 
 
 def write_uploads(
-    items: Iterable[tuple[str, str, bytes]], dest_dir: str | os.PathLike[str]
+    items: Iterable[tuple[str, str, bytes | None]], dest_dir: str | os.PathLike[str]
 ) -> Path:
     """Write browser uploads as ``dest_dir/<class>/<file>`` and return ``dest_dir``.
 
     ``items`` are (class name, file name, bytes). A file name may carry folders
     (a folder upload sends "flowers/daisy/a.jpg"); only its last part is used.
     Names are made safe with ``safe_name``; clashing file names get "_1", "_2"...
+    (``write_uploads_reporting`` also says which uploads had no bytes and which classes
+    were renamed.)
     """
+    return write_uploads_reporting(items, dest_dir).folder
+
+
+def write_uploads_reporting(
+    items: Iterable[tuple[str, str, bytes | None]], dest_dir: str | os.PathLike[str]
+) -> WrittenUploads:
+    """``write_uploads``, saying what it could not write as given: an upload without bytes (None)
+    is not written and is named in ``missing``; a class whose name cannot be a folder name as
+    typed (empty, a slash, the same as another apart from capitals) gets a sentence in ``renamed``.
+    A full or read-only disk raises CannotWriteError."""
     dest = Path(dest_dir)
-    dest.mkdir(parents=True, exist_ok=True)
     class_folders: dict[str, str] = {}  # class name as typed -> folder name
-    taken_in_folder: dict[str, set[str]] = {}  # folder -> lower-cased names in use
-    for class_name, file_name, data in items:
-        key = unicodedata.normalize("NFC", str(class_name)).strip()
-        if key not in class_folders:
-            folder = _unique(safe_name(key, fallback="class"), set(class_folders.values()))
-            class_folders[key] = folder
-            taken_in_folder[folder] = set()
-            (dest / folder).mkdir(exist_ok=True)
-        folder = class_folders[key]
-        base = str(file_name).replace("\\", "/").rsplit("/", 1)[-1]
-        name = _unique(safe_name(base, fallback="picture"), taken_in_folder[folder])
-        taken_in_folder[folder].add(name.lower())
-        with open(dest / folder / name, "wb") as out:
-            out.write(data)
-    return dest
+    taken_in_folder: dict[str, set[str]] = {}  # folder -> file names in use
+    missing, renamed = [], []
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        for class_name, file_name, data in items:
+            key = unicodedata.normalize("NFC", str(class_name)).strip()
+            if key not in class_folders:
+                folder = unique_name(safe_name(key, fallback="class"), class_folders.values())
+                class_folders[key] = folder
+                taken_in_folder[folder] = set()
+                (dest / folder).mkdir(exist_ok=True)
+                if folder != key:
+                    renamed.append(_class_renamed(key, folder))
+            folder = class_folders[key]
+            base = str(file_name).replace("\\", "/").rsplit("/", 1)[-1]
+            name = unique_name(safe_name(base, fallback="picture"), taken_in_folder[folder])
+            taken_in_folder[folder].add(name)
+            if data is None:
+                missing.append(SkippedFile(f"{folder}/{name}", NOT_ARRIVED))
+                continue
+            with open(dest / folder / name, "wb") as out:
+                out.write(data)
+    except OSError as error:
+        raise cannot_write(error) from None
+    return WrittenUploads(dest, tuple(missing), tuple(renamed))
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    """``name``, or "name_1.ext", "name_2.ext"... if taken (compared ignoring case)."""
-    taken_lower = {t.lower() for t in taken}
-    if name.lower() not in taken_lower:
-        return name
-    stem, suffix = os.path.splitext(name)
-    number = 1
-    while f"{stem}_{number}{suffix}".lower() in taken_lower:
-        number += 1
-    return f"{stem}_{number}{suffix}"
+def _class_renamed(typed: str, folder: str) -> str:
+    """Why the class ``typed`` is kept in ``folder``, as one sentence."""
+    if not typed:
+        return msg("A class had no name (it was empty, or only spaces), so it is called '{folder}'.", folder=folder)
+    if safe_name(typed) != typed:
+        return msg("The class name '{name}' holds characters a folder name cannot have, so it is called '{folder}'.",
+                   name=shown_name(typed), folder=folder)
+    return msg("The class name '{name}' is the same as another class's apart from capitals, so it is called "
+               "'{folder}'.", name=shown_name(typed), folder=folder)
 
 
 def folder_upload_items(files) -> tuple[list[tuple[str, str, bytes]], list[str]]:

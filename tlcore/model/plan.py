@@ -52,13 +52,13 @@ def learning_plan(backbone: str, n_classes: int, learning_blocks: int, from_scra
     """What learns when ``learning_blocks`` top blocks (all of them from scratch) learn, with a
     new head for ``n_classes`` classes."""
     view = structure(backbone)
-    depth = view.num_blocks if from_scratch else view.check_learning_blocks(learning_blocks)
+    learning_blocks = view.num_blocks if from_scratch else view.check_learning_blocks(learning_blocks)
     with _LOCK:
         features = int(view.model.get_layer("predictions").kernel.shape[0])
         preview_head = features * 2 + 2  # the structure's own head has 2 classes
-        learning_backbone = view.trainable_params(depth, from_scratch=from_scratch) - preview_head
-        statuses = tuple(view.block_status(depth))
+        learning_backbone = view.trainable_params(learning_blocks, from_scratch=from_scratch) - preview_head
+        statuses = tuple(view.block_status(learning_blocks))
     return LearningPlan(
-        backbone=backbone, blocks=statuses, learning_blocks=depth,
+        backbone=backbone, blocks=statuses, learning_blocks=learning_blocks,
         head_params=features * n_classes + n_classes, learning_backbone_params=learning_backbone,
         frozen_params=sum(s.params for s in statuses) - learning_backbone, feature_size=features)

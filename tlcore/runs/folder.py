@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..paths import process_ended
 from .record import RunFolderError, RunRecord
 
 log = logging.getLogger(__name__)
@@ -140,25 +141,25 @@ def _claim_is_dead(path: Path) -> bool:
         host, pid = (path / CLAIM_FILE).read_text(encoding="utf-8").split()
         if host != socket.gethostname():
             return time.time() - (path / CLAIM_FILE).stat().st_mtime > 7 * 24 * 3600
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
+        return process_ended(int(pid))
     except (OSError, ValueError):
-        return False  # unreadable marker or a process we may not signal: leave it
-    return False
+        return False  # an unreadable marker: leave it
 
 
-def clean_leftovers(workspace) -> list[Path]:
-    """Remove run folders half-written by a process that no longer runs (and old ``.partial`` ones)."""
-    workspace, removed = Path(workspace), []
-    if not workspace.is_dir():
-        return removed
-    for child in workspace.iterdir():
-        dead = child.name.endswith(_LEGACY_PARTIAL) or (child.is_dir() and is_claimed(child) and _claim_is_dead(child))
-        if dead and child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child, ignore_errors=True)
-            removed.append(child)
-            log.info("Removed %s: a run folder left half-written by a stopped process.", child)
+def clean_leftovers(*workspaces) -> list[Path]:
+    """Remove run folders half-written by a process that no longer runs (and old ``.partial``
+    ones) directly under each of ``workspaces``; folders claimed by a live process stay."""
+    removed = []
+    for workspace in map(Path, workspaces):
+        if not workspace.is_dir():
+            continue
+        for child in workspace.iterdir():
+            dead = child.name.endswith(_LEGACY_PARTIAL) or (child.is_dir() and is_claimed(child)
+                                                            and _claim_is_dead(child))
+            if dead and child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+                removed.append(child)
+                log.info("Removed %s: a run folder left half-written by a stopped process.", child)
     return removed
 
 

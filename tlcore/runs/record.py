@@ -15,19 +15,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backbones.spec import short_title
+from ..i18n import N_, msg
 from ..settings import SettingsError, TrainingSettings
 
 RUN_FORMAT = 2
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 # How pictures become model input; the same steps run in the app, the CLI and predict.py.
-RESIZE_DESCRIPTION = (
+RESIZE_DESCRIPTION = N_(
     "Centre-cropped to a square and resized with Lanczos (PIL ImageOps.fit) to the model's "
     "input size (a JPEG at least twice that size is first decoded at a reduced scale, for speed); "
     "RGB values 0-255; the model does its own preprocessing."
 )
-WEIGHTS_WORDS = {"imagenet": "ImageNet", "none": "from scratch", "teachable-machine": "Teachable Machine",
-                 "imported": "imported", "file": "your weights file"}
+# i18n: where a model's starting weights came from, in a table of trained models
+WEIGHTS_WORDS = {"imagenet": N_("ImageNet"), "none": N_("from scratch"), "teachable-machine": N_("Teachable Machine"),
+                 "imported": N_("imported"), "file": N_("weights file")}
+# i18n: how a training ended, in a table of trained models
+OUTCOME_WORDS = {"imported": N_("imported"), "failed": N_("failed"), "stopped early": N_("stopped early"),
+                 "finished": N_("finished")}
 
 
 class RunFolderError(ValueError):
@@ -90,6 +95,7 @@ class RunRecord:
     augmented_views: int = 0  # changed copies of each picture seen by the frozen network once (cached)
     val_accuracy: float | None = None
     val_pictures: int = 0
+    val_near_copies: int = 0  # validation pictures with a near-copy among the training ones (a camera burst)
     train_pictures: int = 0
     batch_size: int | None = None  # the batch size used ("auto" resolved)
     timings: dict[str, float] = field(default_factory=dict)
@@ -119,9 +125,16 @@ class RunRecord:
         return len(self.history.get("loss", ()))
 
     @property
+    def validation_too_kind(self) -> bool:
+        """A quarter or more of the validation pictures have a near-copy among the training ones
+        (frames of one camera burst on both sides of the split): its accuracy flatters the model."""
+        return bool(self.val_pictures) and 4 * self.val_near_copies >= self.val_pictures
+
+    @property
     def short_weights(self) -> str:
-        """ImageNet / from scratch / Teachable Machine / your weights file."""
-        return WEIGHTS_WORDS.get(self.weights, "your weights file")
+        """ImageNet / from scratch / Teachable Machine / weights file (one added on the computer
+        that trained it: by the teacher, in a class, so never "your")."""
+        return msg(WEIGHTS_WORDS.get(self.weights, WEIGHTS_WORDS["file"]))
 
     @property
     def short_title(self) -> str:
@@ -130,12 +143,12 @@ class RunRecord:
 
     @property
     def outcome(self) -> str:
-        """"imported", "failed", "stopped early" or "finished"."""
+        """"imported", "failed", "stopped early" or "finished" (a Message: pages translate it)."""
         if self.imported:
-            return "imported"
+            return msg(OUTCOME_WORDS["imported"])
         if self.failed:
-            return "failed"
-        return "stopped early" if self.stopped else "finished"
+            return msg(OUTCOME_WORDS["failed"])
+        return msg(OUTCOME_WORDS["stopped early"] if self.stopped else OUTCOME_WORDS["finished"])
 
     @property
     def experiment(self) -> str | None:
@@ -146,6 +159,21 @@ class RunRecord:
     @property
     def default_name(self) -> str:
         return f"{self.backbone_title} · {self.weights_source}"
+
+    @property
+    def weights_words(self) -> str:
+        """``weights_source`` as a Message: the app's own words ("ImageNet", "File: NAME") translate
+        where a page shows them; a file's name stays as it is."""
+        if self.weights_source.startswith("File: "):
+            return msg("File: {name}", name=self.weights_source[len("File: "):])
+        return msg(self.weights_source)
+
+    def shown_name(self, name: str) -> str:
+        """A run's ``name`` to show: the default name (network and weights) in the reader's language,
+        a name someone chose as it is."""
+        if name != self.default_name:
+            return name
+        return msg("{network} · {weights}", network=msg(self.backbone_title), weights=self.weights_words)
 
     # -- storing -------------------------------------------------------------------------------
     def replace(self, **changes) -> "RunRecord":
@@ -262,6 +290,7 @@ class _Reader:
             augmented_views=self.number("augmented_views", default=0),
             val_accuracy=self.number("val_accuracy", float, self.number("val_accuracy", float, None, metrics)),
             val_pictures=self.number("val_pictures", default=self.number("val_pictures", int, 0, metrics)),
+            val_near_copies=self.number("val_near_copies", default=0),
             train_pictures=self.number("train_pictures", default=self.number("train_pictures", int, 0, metrics)),
             batch_size=self.number("batch_size", default=self._first_wave_batch_size()),
             timings={str(k): float(v) for k, v in (d.get("timings") or {}).items()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.imagefile import load_picture
+from ..i18n import msg, sentences
 from .folder import (
     LABELS_FILE,
     MODEL_FILE,
@@ -142,8 +143,9 @@ class Run:
                 arrays.append(load_picture(source, self.input_size))
                 readable.append(i)
             except (UnreadablePicture, OSError) as error:
-                reason = getattr(error, "reason", None) or "could not be opened"
-                results[i] = Prediction(names[i], None, {}, f"{names[i]} {reason}".strip())
+                reason = getattr(error, "reason", None) or msg("It could not be opened.")
+                results[i] = Prediction(names[i], None, {}, sentences(msg("{name} cannot be used.", name=names[i]),
+                                                                      reason))
         if arrays:
             probabilities, familiar, scores = self.answer(np.stack(arrays))
             for n, (i, row) in enumerate(zip(readable, probabilities)):
@@ -176,7 +178,8 @@ def record_of(trainer, dataset, name: str | None = None, dataset_name: str | Non
         stopped=bool(trainer.stopped_), failed=str(trainer.error_) if trainer.error_ else None,
         fast_path=bool(trainer.fast_path_used_), augmented_views=int(getattr(trainer, "augmented_views_", 0)),
         val_accuracy=float(trainer.val_accuracy_),
-        val_pictures=len(trainer.val_indices_), train_pictures=len(trainer.train_indices_),
+        val_pictures=len(trainer.val_indices_), val_near_copies=_near_copies(trainer, dataset),
+        train_pictures=len(trainer.train_indices_),
         batch_size=int(trainer.batch_size_),
         timings={k: round(float(v), 3) for k, v in trainer.timings_.items()},
         dataset=DatasetInfo(
@@ -186,6 +189,24 @@ def record_of(trainer, dataset, name: str | None = None, dataset_name: str | Non
         notes=tuple(getattr(trainer, "notes_", ())),
     )
     return record.replace(name=name or record.default_name)
+
+
+def _near_copies(trainer, dataset) -> int:
+    """How many validation pictures have a near-copy among the training pictures (the look
+    hashes the duplicate report uses): frames of one camera burst on both sides of the split
+    make validation accuracy too kind."""
+    import numpy as np
+
+    from ..understand.familiarity import near_copies
+
+    hashes = getattr(dataset, "look_hashes", None)
+    train, val = np.asarray(trainer.train_indices_, np.int64), np.asarray(trainer.val_indices_, np.int64)
+    if hashes is None or not len(train) or not len(val):
+        return 0
+    hashes = np.asarray(hashes)
+    # In blocks of validation pictures: the bit comparison holds 64 bytes per pair.
+    return sum(int(near_copies(hashes[val[start:start + 64]], hashes[train]).any(axis=1).sum())
+               for start in range(0, len(val), 64))
 
 
 def save_run(trainer, dataset, path, name: str | None = None, dataset_name: str | None = None,

@@ -27,8 +27,11 @@ def _no_autotune(dataset):
 
 
 # Arrays up to this size are handed to TensorFlow once and batched inside tf.data (fast);
-# larger or memory-mapped ones are read batch by batch from Python (streamed).
+# larger ones are read batch by batch from Python (streamed). A memory-mapped array (the feature
+# cache's) is read into memory only while small: a streamed feed costs a generator's trace, a
+# few tenths of a second, more than a head's whole training on cached features.
 IN_GRAPH_LIMIT_BYTES = 512 * 1024 * 1024
+MAPPED_IN_GRAPH_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 def training_feeds(x, y, batch_size: int, orders: list[np.ndarray], val_indices: np.ndarray):
@@ -38,7 +41,7 @@ def training_feeds(x, y, batch_size: int, orders: list[np.ndarray], val_indices:
     (indices into x), with batches never crossing an epoch's end; fit it with
     ``steps_per_epoch``, so Keras keeps one iterator across epochs. Both training paths see
     the same batches in the same order."""
-    in_graph = not isinstance(x, np.memmap) and x.nbytes <= IN_GRAPH_LIMIT_BYTES
+    in_graph = x.nbytes <= (MAPPED_IN_GRAPH_LIMIT_BYTES if isinstance(x, np.memmap) else IN_GRAPH_LIMIT_BYTES)
     make = _in_graph_dataset(x, y) if in_graph else _streamed_dataset(x, y)
     train = make(orders, batch_size)
     val = make([np.asarray(val_indices)], batch_size)
@@ -46,7 +49,7 @@ def training_feeds(x, y, batch_size: int, orders: list[np.ndarray], val_indices:
 
 
 def _in_graph_dataset(x, y):
-    x_all, y_all = tf.constant(x), tf.constant(np.asarray(y, dtype="int64"))  # one copy, as stored (uint8 stays uint8)
+    x_all, y_all = tf.constant(np.asarray(x)), tf.constant(np.asarray(y, dtype="int64"))  # one copy, as stored (uint8 stays uint8)
 
     def make(orders, batch_size):
         parts = [tf.data.Dataset.from_tensor_slices(np.asarray(order, dtype="int64")).batch(batch_size)

@@ -11,16 +11,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
 from .._tf import keras, tf
 from ..backbones.weights import resolve_weights
 from ..model.classifier import TransferModel, build_classifier
+from ..model.warm import warm_networks
 from ..settings import Phase, TrainingSettings
 from .callbacks import BUILDING, EXTRACTING, FAILED, PhaseInfo, notify_download, notify_extract, notify_phase
-from .features import FeatureCache, augmented_outputs, frozen_outputs
+from .features import FeatureCache, augmented_outputs, frozen_outputs, picture_origins
 from .feed import epoch_order, predict_batches, training_feeds
+from .heads import compile_for_training, copy_back, head_kind, in_lent_head, make_head, start_from
 from .progress import METRICS, BestWeights, HistoryRecorder, StopRequest
 
 log = logging.getLogger(__name__)
@@ -102,7 +105,7 @@ class Trainer:
         self._dataset = dataset
         self._features = None
         self._views: list = []
-        self._extract_depth = 0
+        self._cached_learning_blocks = 0
         self.pooled_features_ = None
 
     def _build(self, weights: str, callbacks) -> TransferModel:
@@ -111,7 +114,8 @@ class Trainer:
         with self.strategy_.scope():
             transfer = build_classifier(settings.backbone, self.class_names_, settings.input_size, weights,
                                         settings.dropout, settings.augment, settings.seed,
-                                        on_download=lambda progress: notify_download(callbacks, progress))
+                                        on_download=lambda progress: notify_download(callbacks, progress),
+                                        warm=warm_networks() if settings.frozen_backbone else None)
         if not transfer.from_scratch:
             transfer.check_learning_blocks(settings.learning_blocks)
         self.timings_ = {"build_seconds": time.perf_counter() - self._started}
@@ -131,8 +135,8 @@ class Trainer:
     def _learnable_variables(self, transfer: TransferModel) -> list:
         """Everything that can learn in any phase: the head, and the blocks that learn."""
         watched = [v for layer in transfer.head_layers for v in layer.weights]
-        depth = self.settings.blocks_that_learn(transfer.num_blocks)
-        watched += [v for block in transfer.blocks[transfer.num_blocks - depth:] if depth
+        learning_blocks = self.settings.blocks_that_learn(transfer.num_blocks)
+        watched += [v for block in transfer.blocks[transfer.num_blocks - learning_blocks:] if learning_blocks
                     for layer in block.layers for v in getattr(layer, "weights", [])]
         return watched
 
@@ -142,14 +146,35 @@ class Trainer:
         if phase.name == "fine_tune":
             self.fine_tune_start_epoch_ = epochs_done
         transfer.set_learning_blocks(phase.learning_blocks)
+        with self._phase_model(transfer, phase, features, best) as (train_model, x):
+            self._fit_phase(train_model, x, phase, index, epochs_done, stop, best, callbacks)
+        return len(self.history_["loss"])
+
+    @contextmanager
+    def _phase_model(self, transfer, phase: Phase, features, best: BestWeights):
+        """What learns in this phase, compiled, and what it reads (pictures or features). A head on
+        pooled features of a warm network is a lent one (tlcore.training.heads): no new trace."""
+        if self.fast_path_used_ and features.ndim == 2 and transfer.warm is not None \
+                and not tf.distribute.has_strategy():
+            with transfer.warm.borrowed_head(head_kind(transfer, features.shape[1]), make_head) as head:
+                start_from(head, transfer, phase.learning_rate)
+                watched, best.variables = best.variables, in_lent_head(best.variables, head, transfer)
+                try:
+                    yield head, features
+                finally:
+                    copy_back(head, transfer)
+                    best.variables = watched
+            return
         if self.fast_path_used_:
             train_model, x = self._fast_phase_model(transfer, phase.learning_blocks, features, phase.name == "head")
         else:
             train_model, x = transfer.model, self._pixels
         with self.strategy_.scope():
-            train_model.compile(  # recompile: Keras reads `trainable` at compile time
-                optimizer=keras.optimizers.Adam(phase.learning_rate),
-                loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            compile_for_training(train_model, phase.learning_rate)  # Keras reads `trainable` at compile
+        yield train_model, x
+
+    def _fit_phase(self, train_model, x, phase: Phase, index: int, epochs_done: int, stop: StopRequest,
+                   best: BestWeights, callbacks) -> None:
         # Orders index the whole set, so no subset of x is ever copied.
         orders = [self.train_indices_[order] for order in
                   epoch_order(len(self.train_indices_), phase.epochs, self.settings.seed + index)]
@@ -170,15 +195,14 @@ class Trainer:
                         steps_per_epoch=steps_per_epoch, initial_epoch=epochs_done, callbacks=fit_callbacks,
                         verbose=0, shuffle=False)
         self.timings_[f"{phase.name}_seconds"] = time.perf_counter() - started
-        return len(self.history_["loss"])
 
     def _extract(self, transfer: TransferModel, callbacks):
         """Outputs of the frozen part for every picture, from the cache or computed once.
 
         With fine-tuning the cache sits at the freeze boundary; without, it holds pooled features."""
         phases = self._phases(transfer)
-        self._extract_depth = self.settings.learning_blocks if len(phases) > 1 else 0
-        cache = FeatureCache(self.cache_dir)
+        self._cached_learning_blocks = self.settings.learning_blocks if len(phases) > 1 else 0
+        cache = FeatureCache(self.cache_dir, origins=picture_origins(getattr(self._dataset, "paths", ())))
         notify_phase(callbacks, EXTRACTING, PhaseInfo(self.settings.total_epochs, pictures=len(self._pixels)))
         started = time.perf_counter()
 
@@ -187,7 +211,7 @@ class Trainer:
             if self._stop_event.is_set():
                 raise _StopRequested()
 
-        features = self._features = frozen_outputs(transfer, self._pixels, self._extract_depth, cache, progress)
+        features = self._features = frozen_outputs(transfer, self._pixels, self._cached_learning_blocks, cache, progress)
         # The head's input for every picture, when nothing before it learns (read by familiarity).
         self.pooled_features_ = features if features.ndim == 2 else None
         if self.augmented_views_:
@@ -211,19 +235,19 @@ class Trainer:
         orders = [order + n * rng.integers(0, views + 1, size=len(order)) for order in orders]
         return stacked, np.tile(self._labels, views + 1), orders
 
-    def _fast_phase_model(self, transfer: TransferModel, depth: int, features, head_only: bool):
+    def _fast_phase_model(self, transfer: TransferModel, learning_blocks: int, features, head_only: bool):
         """A model from cached features to probabilities, sharing the classifier's layers."""
         pool, dropout, dense = transfer.head_layers
         if features.ndim == 2:  # pooled features
             inputs = keras.Input(features.shape[1:], name="features")
             return keras.Model(inputs, dense(dropout(inputs)), name="head"), features
         if head_only:  # boundary features: pool through the (frozen) top once, train the head
-            top = transfer.learning_top(self._extract_depth)
+            top = transfer.learning_top(self._cached_learning_blocks)
             function = tf.function(lambda x: pool(top(x, training=False)), reduce_retracing=True)
             pooled = predict_batches(function, features, BATCH_FOR_PREDICTION)
             inputs = keras.Input(pooled.shape[1:], name="features")
             return keras.Model(inputs, dense(dropout(inputs)), name="head"), pooled
-        top = transfer.learning_top(depth)
+        top = transfer.learning_top(learning_blocks)
         inputs = keras.Input(features.shape[1:], name="boundary_features")
         outputs = dense(dropout(pool(top(inputs, training=False))))
         return keras.Model(inputs, outputs, name="learning_part_and_head"), features
@@ -231,10 +255,10 @@ class Trainer:
     def _probabilities_from_features(self, transfer: TransferModel, indices) -> np.ndarray:
         pool, _, dense = transfer.head_layers
         features = self._features
-        if features.ndim == 2:
-            function = tf.function(lambda x: dense(x), reduce_retracing=True)
+        if features.ndim == 2:  # one small layer: eager is quicker than tracing it again
+            function = dense
         else:
-            top = transfer.learning_top(self._extract_depth)
+            top = transfer.learning_top(self._cached_learning_blocks)
             function = tf.function(lambda x: dense(pool(top(x, training=False))), reduce_retracing=True)
         return predict_batches(function, features[np.asarray(indices)], BATCH_FOR_PREDICTION)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..i18n import Percent, msg
 from .scoring import normalise_rows
 
 METHODS = ("pca",)
@@ -124,6 +125,17 @@ def chance_accuracy(labels) -> float:
 
 def separation_sentence(pretrained: EmbeddingMap, random: EmbeddingMap, pretrained_name: str = "ImageNet") -> str:
     """One sentence for a page showing the two maps side by side."""
-    return (f"With {pretrained_name} weights, {pretrained.separation:.0%} of the pictures are closer to their "
-            f"own class's average than to any other; with random weights {random.separation:.0%} "
-            f"(always guessing the biggest class: {pretrained.chance:.0%}).")
+    values = dict(pretrained=Percent(pretrained.separation), random=Percent(random.separation),
+                  chance=Percent(pretrained.chance))
+    # One sentence per name (a translator may need to change the words around "ImageNet")
+    if pretrained_name == "ImageNet":
+        return msg("With ImageNet weights, {pretrained} of the pictures are closer to their own class's average than "
+                   "to any other; with random weights {random} (always guessing the biggest class: {chance}).",
+                   **values)
+    if pretrained_name == "pretrained":
+        return msg("With pretrained weights, {pretrained} of the pictures are closer to their own class's average "
+                   "than to any other; with random weights {random} (always guessing the biggest class: {chance}).",
+                   **values)
+    return msg("With {name} weights, {pretrained} of the pictures are closer to their own class's average than "
+               "to any other; with random weights {random} (always guessing the biggest class: {chance}).",
+               name=pretrained_name, **values)

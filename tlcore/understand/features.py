@@ -3,7 +3,7 @@
 Two sources, one meaning:
 
 - ``pooled_features``: a backbone's pooled output before any training, through the very
-  code the Trainer's fast path uses (``frozen_outputs`` at depth 0), so both share one
+  code the Trainer's fast path uses (``frozen_outputs`` with no learning block), so both share one
   on-disk cache: a map drawn before training makes the training's extraction a cache hit,
   and the other way round.
 - ``run_features``: the same place in a *trained* run's Keras model (its ``pool`` layer).
@@ -22,23 +22,7 @@ from .scoring import POOL_LAYER
 
 # Inference batch: CPU throughput levels off around 32 (as in the Trainer).
 _BATCH = 32
-_POOLED = "pooled"  # frozen_outputs' name for the boundary at depth 0
-
-
-def weights_here(backbone: str, input_size: int | None = None) -> str | None:
-    """The pretrained weights for ``backbone`` that this computer has: "imagenet" (in Keras's
-    cache), else the weights file the user added for it (its path), else None (offline, a map
-    or a comparison with ImageNet weights cannot be made here)."""
-    from ..backbones.registry import get_backbone
-    from ..backbones.weights import imagenet_weights_cached, library_weights_file
-
-    spec = get_backbone(backbone)
-    if not spec.pretrained:
-        return None
-    if imagenet_weights_cached(spec, input_size):
-        return "imagenet"
-    added = library_weights_file(spec)
-    return str(added) if added is not None else None
+_POOLED = "pooled"  # frozen_outputs' name for the boundary when no block learns
 
 
 def pooled_features(dataset, backbone: str, weights, input_size: int | None = None, cache_dir=None,
@@ -51,12 +35,12 @@ def pooled_features(dataset, backbone: str, weights, input_size: int | None = No
     from ..backbones.factory import check_input_size
     from ..backbones.registry import get_backbone
     from ..backbones.weights import NONE, resolve_weights
-    from ..training.features import FeatureCache, frozen_outputs, pixels_identity, weights_identity
+    from ..training.features import FeatureCache, frozen_outputs, picture_origins, pixels_identity, weights_identity
 
     spec = get_backbone(backbone)
     size, weights = check_input_size(spec, input_size), resolve_weights(weights)
     pixels = dataset.pixels(size)
-    cache = FeatureCache(cache_dir)
+    cache = FeatureCache(cache_dir, origins=picture_origins(getattr(dataset, "paths", ())))
 
     def compute():
         from ..model.classifier import build_classifier
@@ -67,7 +51,7 @@ def pooled_features(dataset, backbone: str, weights, input_size: int | None = No
                                     seed=0 if weights == NONE else None)
         return frozen_outputs(transfer, pixels, 0, cache, on_batch)
 
-    # The Trainer's key for pooled features (frozen_outputs at depth 0): a cached entry is
+    # The Trainer's key for pooled features (frozen_outputs with no learning block): a cached entry is
     # read without building a network (about a second saved). Tests check the keys agree.
     key = cache.key(pixels_identity(pixels), spec.name, weights_identity(weights), size, _POOLED)
     if cache.path(key).is_file():
@@ -128,4 +112,4 @@ def _both_outputs(model):
         return kept[1], kept[2]
 
 
-__all__ = ["POOL_LAYER", "features_and_probabilities", "pooled_features", "run_features", "weights_here"]
+__all__ = ["POOL_LAYER", "features_and_probabilities", "pooled_features", "run_features"]

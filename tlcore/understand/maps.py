@@ -31,6 +31,7 @@ import traceback
 
 import numpy as np
 
+from ..i18n import msg
 from .embedding import EmbeddingMap, embedding_map
 from .suspects import Suspect, label_suspects, off_topic_suspects
 
@@ -64,7 +65,8 @@ class _Worker:
         try:
             self._work()
         except Exception as error:  # the page says what went wrong; what is ready stays ready
-            self.error = f"The map could not be drawn: {error}"
+            reason = error.args[0] if len(error.args) == 1 else str(error)  # a Message stays one
+            self.error = msg("The map could not be drawn: {reason}", reason=reason)
             self.details = "".join(traceback.format_exception(error))
             log.error("Map failed: %s", error, exc_info=error)
         finally:

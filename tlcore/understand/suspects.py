@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..i18n import msg_n
 from .scoring import normalise_rows
 
 MISLABELLED, OFF_TOPIC = "mislabelled", "off_topic"
@@ -63,8 +64,10 @@ def _check(features, labels, class_names) -> tuple[np.ndarray, np.ndarray]:
     counts = np.bincount(labels, minlength=len(class_names))
     if counts.min() < 2:
         thin = class_names[int(counts.argmin())]
-        raise ValueError(f"Class '{thin}' has {int(counts.min())} picture(s); checking labels needs at least 2 "
-                         "in every class. Add pictures or remove the class.")
+        raise ValueError(msg_n("Class '{name}' has {count} picture; checking labels needs at least 2 in every "
+                               "class. Add pictures or remove the class.",
+                               "Class '{name}' has {count} pictures; checking labels needs at least 2 in every "
+                               "class. Add pictures or remove the class.", int(counts.min()), name=thin))
     if not np.isfinite(features).all():
         raise ValueError("The features hold invalid numbers (NaN or infinity); compute them again.")
     return features, labels

@@ -1,0 +1,5 @@
+import sys
+
+from .catalogues import main
+
+sys.exit(main())
