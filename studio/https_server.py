@@ -35,6 +35,7 @@ def _with_front(config_kwargs):
 
     def kwargs() -> dict:
         settings = config_kwargs()
+        settings = {**settings, **_websocket_protocol(settings.get("ws"))}
         cert, key = settings.get("ssl_certfile"), settings.get("ssl_keyfile")
         trusted = os.environ.get(TRUSTED_PROXIES_ENV, "").strip()
         if not cert:
@@ -53,6 +54,29 @@ def _with_front(config_kwargs):
         return {**settings, "ssl_certfile": None, "ssl_keyfile": None, "http": http, "proxy_headers": False}
 
     return kwargs
+
+
+def _websocket_protocol(chosen) -> dict:
+    """uvicorn's WebSocket protocol (the one Streamlit chose), except that a browser closing its
+    connection just as the server stops (a student shuts the tab as the teacher presses Ctrl+C) is
+    not an error: uvicorn 0.55 then raises InvalidState from its shutdown, the server ends early and
+    a traceback reaches the teacher's terminal."""
+    if chosen != "websockets-sansio":
+        return {}
+    try:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+        from websockets.exceptions import InvalidState
+    except ImportError:  # another uvicorn or websockets: keep Streamlit's choice
+        return {}
+
+    class ClosingTolerantProtocol(WebSocketsSansIOProtocol):
+        def shutdown(self) -> None:
+            try:
+                super().shutdown()
+            except InvalidState:  # already closing: nothing left to tell that browser
+                self.transport.close()
+
+    return {"ws": ClosingTolerantProtocol}
 
 
 PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",

@@ -98,5 +98,14 @@ def pytest_collection_modifyitems(config, items) -> None:
     other down): one group per file, one for every end-to-end file."""
     for item in items:
         module = item.nodeid.split("::")[0]
-        group = "e2e" if item.get_closest_marker("e2e") else module
-        item.add_marker(pytest.mark.xdist_group(group))
+        browser = item.get_closest_marker("e2e") is not None
+        item.add_marker(pytest.mark.xdist_group("e2e" if browser else module))
+        if browser:  # see BROWSER_RERUNS
+            item.add_marker(pytest.mark.flaky(reruns=BROWSER_RERUNS, reruns_delay=5))
+
+
+# A browser journey drives a real server and a real browser on cores the other worker keeps busy:
+# a step can miss its time by seconds (a click during a redraw, a curve drawn late). Such a journey
+# runs again, at most twice (pytest-rerunfailures; the summary lists each rerun as R). A product
+# fault fails every run; the other tests never run again.
+BROWSER_RERUNS = 2

@@ -214,3 +214,23 @@ def test_the_command_line_says_in_one_line_what_goes_with_behind_proxy(tmp_path,
         "through your proxy).")
     assert main(["classroom", "--behind-proxy", "https://school.example/", "--listen", "10.0.0.5"]) == 2
     assert "give your proxy's own address too (--proxy-address ADDRESS)" in capsys.readouterr().err
+
+
+def test_a_browser_closing_as_the_server_stops_is_not_an_error():
+    """uvicorn 0.55's shutdown raises InvalidState for a WebSocket the browser is already closing
+    (a tab shut as the teacher presses Ctrl+C): the classroom's protocol just closes it."""
+    from unittest import mock
+
+    from websockets.exceptions import InvalidState
+
+    from studio.https_server import _websocket_protocol
+
+    protocol_class = _websocket_protocol("websockets-sansio")["ws"]
+    protocol = object.__new__(protocol_class)
+    protocol.ping_timer = protocol.pong_timer = protocol.initial_response = None
+    protocol.close_sent, protocol.handshake_complete = False, True
+    protocol.queue, protocol.transport, protocol.conn = mock.Mock(), mock.Mock(), mock.Mock()
+    protocol.conn.send_close.side_effect = InvalidState("connection is closing")
+    protocol.shutdown()
+    protocol.transport.close.assert_called_once()
+    assert _websocket_protocol("wsproto") == {}  # another protocol chosen by Streamlit: left as it is
