@@ -119,6 +119,10 @@ def _with_phone_pages(create_app):
 def main() -> None:
     from streamlit.web import cli
 
+    from tlcore.stopping import stop_when_orphaned
+
+    stop_when_orphaned()  # `tlcore classroom` killed outright: this server stops too, saving first
+
     try:
         from streamlit.web.server.starlette import starlette_server
 

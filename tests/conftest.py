@@ -107,5 +107,6 @@ def pytest_collection_modifyitems(config, items) -> None:
 # A browser journey drives a real server and a real browser on cores the other worker keeps busy:
 # a step can miss its time by seconds (a click during a redraw, a curve drawn late). Such a journey
 # runs again, at most twice (pytest-rerunfailures; the summary lists each rerun as R). A product
-# fault fails every run; the other tests never run again.
+# fault fails every run; the other tests never run again. So that a rerun starts from nothing, a
+# journey's server and folders are its own (function-scoped); module fixtures only read.
 BROWSER_RERUNS = 2

@@ -149,7 +149,7 @@ def weights_cache(base: Path) -> Path:
     return cache
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # a server of its own for each test, and for each rerun (conftest.py)
 def studio(tmp_path_factory):
     if not SHARED_WEIGHTS.is_file():
         pytest.skip(f"needs the MobileNetV2 0.35 weights in {SHARED_WEIGHTS.parent} (../shared)")
@@ -309,7 +309,7 @@ def start_classroom(base: Path):
             time.sleep(0.5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # a server of its own for each test, and for each rerun (conftest.py)
 def classroom(tmp_path_factory):
     """One `tlcore classroom` for the module's classroom tests (the teacher added the weights file)."""
     if not SHARED_WEIGHTS.is_file():

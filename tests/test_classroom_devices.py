@@ -42,7 +42,7 @@ STEP_S = 120
 SYSTEM_TRUST = "/etc/ssl/certs/ca-certificates.crt"  # what GnuTLS, so WebKitGTK, trusts
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # a server of its own for each test, and for each rerun (conftest.py)
 def classroom(tmp_path_factory, shared_weights):
     """`tlcore classroom` on 127.0.0.1 with the weights file a teacher added; (https URL, CA file)."""
     base = tmp_path_factory.mktemp("classroom")

@@ -128,3 +128,30 @@ def test_backbones_shows_one_backbones_blocks_frozen_or_learning():
         "frozen block1", "frozen block2", "frozen block3", "learning block4", "learning block5"]
     assert "learn with pretrained weights: 12,980,226" in result.stdout  # blocks 4+5 + a 2-class head
     assert "between 0" in one_clear_line(tlcore("backbones", "vgg16", "--freeze-depth", 9))
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_a_training_stopped_by_ctrl_c_or_kill_is_saved(two_flowers, shared_weights, tmp_path, stop):
+    """Ctrl+C in the terminal, or `kill` (SIGTERM): the epochs learned so far are a run."""
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tlcore", "train", str(two_flowers), "--backbone", "mobilenet_v2_035", "--weights",
+         str(shared_weights), "--input-size", "96", "--epochs", "1000", "--out", str(out)],
+        stderr=subprocess.PIPE, text=True, env=env)
+    said = []
+    deadline = time.monotonic() + 240  # a bound for a failure, not a speed test
+    for line in process.stderr:  # the terminal's progress: stop once two epochs are learned
+        said.append(line)
+        if "Epoch 3" in line or time.monotonic() > deadline:
+            break
+    process.send_signal(getattr(signal, stop))
+    said.append(process.stderr.read())
+    assert process.wait(120) == 0, "".join(said)
+    assert "Stopped: saving what was learned so far." in "".join(said)
+    record = json.loads((out / "run.json").read_text())
+    assert record["stopped"] and 2 <= len(record["history"]["loss"]) < 1000
+    assert (out / "model.keras").is_file()

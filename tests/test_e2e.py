@@ -364,7 +364,7 @@ def evaluate_and_share(page, shots) -> None:
 
 
 # -- every page by its own URL, and the first screen on a projector ---------------------------------
-@pytest.fixture(scope="module")
+@pytest.fixture  # a server of its own for each test, and for each rerun (conftest.py)
 def studio_url(tmp_path_factory):
     """One server for the tests that only look (no training): a fresh workspace and cache."""
     base = tmp_path_factory.mktemp("studio-e2e")

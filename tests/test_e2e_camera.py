@@ -235,10 +235,10 @@ def saved_frames(base: Path) -> dict[str, list[np.ndarray]]:
     return frames
 
 
-def check_recorded(page, material, held: dict, shots: Path) -> None:
+def check_recorded(page, material, held: dict, base: Path) -> None:
     from tlcore.live import square_frame
 
-    frames = saved_frames(material["base"])
+    frames = saved_frames(base)
     assert sorted(frames) == sorted(material["classes"]), sorted(frames)
     total = 0  # the pictures in the set: the frames written less the exact copies the app left out
     for name, (seconds, counter) in held.items():
@@ -259,7 +259,7 @@ def check_recorded(page, material, held: dict, shots: Path) -> None:
         assert np.median(near) < 12 and np.median(far) > 2 * np.median(near) + 10, (name, near, far)
     sidebar = page.get_by_test_id("stSidebar").inner_text()
     assert f"Camera pictures · {total} in 2 classes" in sidebar, sidebar
-    shoot(page, shots, "camera-record")
+    shoot(page, base, "camera-record")
     first_screen = {"Record": ".st-key-data_camera-record", "count": ".st-key-data_camera-counter .tl-card",
                     "last pictures": ".st-key-data_camera-counter [data-testid='stImage']",
                     "preview": "[data-testid='stCustomComponentV1']"}
@@ -358,10 +358,12 @@ def live_answers(page, chosen, video: Path, shots: Path, seconds_each: float = 3
     return shown, frozen, " ".join(panel.inner_text().split())
 
 
-def test_teacher_records_trains_and_sees_live_answers(material):
+def test_teacher_records_trains_and_sees_live_answers(material, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    base, video = material["base"], material["base"] / "camera.y4m"
+    base, video = tmp_path, tmp_path / "camera.y4m"  # a folder of its own: a rerun starts from nothing
+    if (material["base"] / "cache").is_dir():  # the weights file the teacher added once
+        shutil.copytree(material["base"] / "cache", base / "cache")
     show_on_camera(video, material["recorded"][material["classes"][0]], VIDEO_SECONDS / RECORDED_PER_CLASS)
     env = {"TLCORE_WORKSPACE": str(base / "workspace"), "TLCORE_CACHE_DIR": str(base / "cache"),
            "KERAS_HOME": str(base / "keras"), "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -404,7 +406,7 @@ def test_teacher_records_trains_and_sees_live_answers(material):
 
 
 # -- no live video: refused, absent, insecure, a failing connection; and a phone --------------------
-@pytest.fixture(scope="module")
+@pytest.fixture  # a server of its own for each test, and for each rerun (conftest.py)
 def plain_server(tmp_path_factory):
     base = tmp_path_factory.mktemp("camera-states")
     env = {"TLCORE_WORKSPACE": str(base / "workspace"), "TLCORE_CACHE_DIR": str(base / "cache"),

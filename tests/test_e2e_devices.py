@@ -45,7 +45,7 @@ PAGES = (("data", "Camera"), ("model", None), ("train", None), ("test", "Camera"
          ("runs", None))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # a server of its own for each test, and for each rerun (conftest.py)
 def classroom(tmp_path_factory, shared_weights):
     """`tlcore classroom` on 127.0.0.1 with the weights file a teacher added; (https URL, CA file)."""
     import ssl

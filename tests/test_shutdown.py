@@ -253,3 +253,19 @@ def wait_for_health(url: str, process, ssl_context, timeout: float = 180) -> Non
                     return
         except OSError:
             time.sleep(0.3)
+
+
+def test_a_killed_classroom_takes_its_server_with_it(tmp_path):
+    """`tlcore classroom` killed outright (SIGKILL: it can pass nothing on) does not leave its
+    Streamlit server holding the classroom's port: the server sees its parent gone and stops."""
+    with classroom_server(tmp_path) as (classroom, url, ada, log):
+        [server] = [pid for pid in in_session(classroom.pid) if pid != classroom.pid]
+        os.kill(classroom.pid, signal.SIGKILL)
+        classroom.wait()
+        deadline = time.monotonic() + 120  # a bound for a failure, not a speed test
+        while in_session(classroom.pid):
+            assert time.monotonic() < deadline, (server, log.read_text())
+            time.sleep(0.5)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=5).close()
+        assert "Traceback" not in log.read_text()

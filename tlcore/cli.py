@@ -186,10 +186,20 @@ def _load_and_train(settings, data: Path, work: str, out: Path):
         _print_err(f"  note: {line}")
     from .training import Trainer  # TensorFlow loads here, once the settings and pictures are known to be good
 
+    from .stopping import stopping_with
+
     trainer = Trainer(settings, callbacks=[_terminal_progress()])
+
+    def stop() -> None:
+        _print_err("\nStopping at the next step (press Ctrl+C again to end at once)…")
+        trainer.request_stop()
+
     try:
-        trainer.fit(dataset)
-    except KeyboardInterrupt:
+        with stopping_with(stop):  # Ctrl+C, `kill` or a closed terminal
+            trainer.fit(dataset)
+    except KeyboardInterrupt:  # pressed twice: what was learned is still saved (fit recorded the stop)
+        pass
+    if trainer.stopped_:
         _print_err("Stopped: saving what was learned so far.")
     if not trainer.history_["loss"]:
         raise CliError("Training stopped before anything was learned; nothing was saved.")

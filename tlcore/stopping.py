@@ -20,10 +20,13 @@ import signal
 import stat
 import subprocess
 import threading
-from typing import Callable
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 log = logging.getLogger(__name__)
 
+PARENT_ENV = "TLCORE_PARENT_PID"  # set by `tlcore classroom` for its server: see stop_when_orphaned
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -105,3 +108,46 @@ def _stop(server: subprocess.Popen, grace: float) -> int:
         log.error("The server did not stop within %.0f s; ending it.", grace)
         server.kill()
         return server.wait()
+
+
+def stop_when_orphaned(interval: float = 2.0) -> bool:
+    """In a server that `tlcore classroom` started ($TLCORE_PARENT_PID): when that parent is gone
+    without passing a signal on (killed with SIGKILL, crashed), stop as on SIGTERM, saving first,
+    instead of holding the classroom's port with nobody left to stop it. Whether it watches."""
+    expected = os.environ.get(PARENT_ENV, "")
+    if not expected.isdigit() or os.getppid() != int(expected):
+        return False
+
+    def watch() -> None:
+        while os.getppid() == int(expected):
+            time.sleep(interval)
+        log.warning("`tlcore classroom` has gone: its server stops too, saving running trainings first.")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="tlcore-parent-watch", daemon=True).start()
+    return True
+
+
+@contextmanager
+def stopping_with(stop: Callable[[], None]) -> Iterator[None]:
+    """While a command-line training runs: Ctrl+C, SIGTERM (`kill`, a service manager) and a closed
+    terminal (SIGHUP) call ``stop`` once (the training ends at its next step, as the app's Stop
+    button ends it, and what was learned is saved as a stopped run); a second one ends at once."""
+    asked = []
+
+    def handler(signum, frame) -> None:
+        if signum == getattr(signal, "SIGHUP", None):
+            leave_terminal()
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(signum)
+        stop()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler_before in previous.items():
+            signal.signal(number, handler_before)

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from ..paths import workspace_root
 from ..queue import MAX_WORKERS, SHUTDOWN_SECONDS, clean_after_killed, configured_workers
 from ..cluster.ray_queue import CLUSTER_ENV, DRIVER_ENVIRONMENT, LOCAL, LocalCluster, check_cluster_address, ray_missing
-from ..stopping import serve_until_stopped
+from ..stopping import PARENT_ENV, serve_until_stopped
 from . import qr
 from .network import choose_port, join_url, lan_address
 from .teacher_code import check_teacher_code, code_weakness, new_teacher_code, normalise_code
@@ -262,7 +262,8 @@ def run_classroom(port: int | None = None, teacher_code: str | None = None, work
             print("Starting a Ray cluster on this computer…", file=out, flush=True)
             local = LocalCluster()
         announce(classroom, out)
-        environment = {**os.environ, **classroom.environment(), **(local.server_environment() if local else {})}
+        environment = {**os.environ, **classroom.environment(), **(local.server_environment() if local else {}),
+                       PARENT_ENV: str(os.getpid())}  # the server stops if this process is killed
         server = subprocess.Popen(classroom.streamlit_command(app), cwd=Path(app).parent, env=environment)
         # Ctrl+C, SIGTERM or a closed terminal: the server is told to stop, and saves, before this ends.
         return serve_until_stopped(server, grace=SHUTDOWN_SECONDS + 30)
