@@ -43,13 +43,18 @@ def classroom_process(base: Path, arguments: list[str], health_url: str, context
                 time.sleep(0.5)
         yield process
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_classroom(process)
         log.close()
+
+
+def stop_classroom(process) -> None:
+    """What Ctrl+C does; killed if it has not stopped within a minute."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def nss_home(folder: Path, ca: Path | None) -> Path:

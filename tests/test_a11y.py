@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -28,6 +27,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from classroom_support import stop_classroom
 
 from appserver import CHROMIUM, CHROMIUM_ARGS, app_server, chromium_missing, free_port, go_to, launch_chromium, settle, wait_idle, \
     wait_rerun, widget
@@ -311,7 +312,7 @@ def start_classroom(base: Path):
 
 @pytest.fixture  # a server of its own for each test, and for each rerun (conftest.py)
 def classroom(tmp_path_factory):
-    """One `tlcore classroom` for the module's classroom tests (the teacher added the weights file)."""
+    """A `tlcore classroom` for one classroom test (the teacher added the weights file)."""
     if not SHARED_WEIGHTS.is_file():
         pytest.skip(f"needs the MobileNetV2 0.35 weights in {SHARED_WEIGHTS.parent} (../shared)")
     base = tmp_path_factory.mktemp("classroom")
@@ -320,12 +321,7 @@ def classroom(tmp_path_factory):
     try:
         yield url
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_classroom(process)
 
 
 def test_axe_finds_nothing_serious_on_the_join_and_teacher_pages(classroom, browser):

@@ -15,7 +15,6 @@ import http.server
 import os
 import re
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -26,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from classroom_support import stop_classroom
 
 from appserver import CHROMIUM_ARGS, chromium_missing, free_port, go_to, settle, wait_idle, wait_rerun, widget
 
@@ -122,12 +123,7 @@ def classroom_server(base: Path, weights_url: str):
                 time.sleep(0.5)
         yield url, cert
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_classroom(process)
         log.close()
 
 
